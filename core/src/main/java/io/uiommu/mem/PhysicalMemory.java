@@ -1,0 +1,279 @@
+package io.uiommu.mem;
+
+import java.util.Arrays;
+
+/**
+ * Sparse simulated physical memory of 4 KiB frames, addresses below 2^52. A frame's bytes are
+ * allocated on first touch; its reference count (mappings plus pins) decides when a frame allocated
+ * by {@link #allocateFrame()} returns to the free list. Pins are counted separately because the
+ * kernel's selftest observes them (MD_CHECK_REFS).
+ *
+ * <p>Locking: reference and pin counts change under this object's monitor; frame bytes are read
+ * and written without locks, as real memory is.
+ */
+public final class PhysicalMemory {
+    public static final int PAGE_SHIFT = 12;
+    public static final int PAGE_SIZE = 1 << PAGE_SHIFT;
+    public static final long MAX_ADDRESS = 1L << 52;
+
+    private static final int CHUNK_SHIFT = 14;
+    private static final int CHUNK_FRAMES = 1 << CHUNK_SHIFT;
+    private static final int CHUNK_MASK = CHUNK_FRAMES - 1;
+
+    /** Per-frame state for 2^14 consecutive frames. */
+    private static final class Chunk {
+        final long index;
+        final byte[][] data = new byte[CHUNK_FRAMES][];
+        final int[] refs = new int[CHUNK_FRAMES];
+        final int[] pins = new int[CHUNK_FRAMES];
+
+        Chunk(long index) {
+            this.index = index;
+        }
+    }
+
+    // Open-addressed table of chunks keyed by pfn >>> CHUNK_SHIFT; the last chunk is cached.
+    private Chunk[] table = new Chunk[64];
+    private int chunkCount;
+    private volatile Chunk lastChunk;
+
+    /** Frames handed out by allocateFrame start here, far from addresses a platform places tables at. */
+    private static final long FIRST_ALLOCATED_PFN = 1L << 20;
+    private long nextFreshPfn = FIRST_ALLOCATED_PFN;
+    private long[] freePfns = new long[256];
+    private int freeCount;
+    private long framesInUse;
+
+    private Chunk chunk(long pfn, boolean create) {
+        long index = pfn >>> CHUNK_SHIFT;
+        Chunk c = lastChunk;
+        if (c != null && c.index == index) {
+            return c;
+        }
+        synchronized (this) {
+            c = find(index);
+            if (c == null && create) {
+                c = insert(index);
+            }
+        }
+        if (c != null) {
+            lastChunk = c;
+        }
+        return c;
+    }
+
+    private Chunk find(long index) {
+        Chunk[] t = table;
+        int mask = t.length - 1;
+        for (int i = (int) mix(index) & mask; ; i = (i + 1) & mask) {
+            Chunk c = t[i];
+            if (c == null || c.index == index) {
+                return c;
+            }
+        }
+    }
+
+    private Chunk insert(long index) {
+        if ((chunkCount + 1) * 2 > table.length) {
+            Chunk[] old = table;
+            table = new Chunk[old.length * 2];
+            for (Chunk c : old) {
+                if (c != null) {
+                    place(c);
+                }
+            }
+        }
+        Chunk c = new Chunk(index);
+        place(c);
+        chunkCount++;
+        return c;
+    }
+
+    private void place(Chunk c) {
+        int mask = table.length - 1;
+        int i = (int) mix(c.index) & mask;
+        while (table[i] != null) {
+            i = (i + 1) & mask;
+        }
+        table[i] = c;
+    }
+
+    private static long mix(long x) {
+        x *= 0x9E3779B97F4A7C15L;
+        return x ^ (x >>> 29);
+    }
+
+    private static void checkAddress(long pa, long len) {
+        if (pa < 0 || len < 0 || pa + len > MAX_ADDRESS || pa + len < pa) {
+            throw new IllegalArgumentException("physical address out of range: 0x" + Long.toHexString(pa));
+        }
+    }
+
+    /** A zeroed frame with one reference, owned by the caller. */
+    public synchronized long allocateFrame() {
+        long pfn = freeCount > 0 ? freePfns[--freeCount] : nextFreshPfn++;
+        Chunk c = chunk(pfn, true);
+        int i = (int) (pfn & CHUNK_MASK);
+        c.refs[i] = 1;
+        c.pins[i] = 0;
+        c.data[i] = null;
+        framesInUse++;
+        return pfn;
+    }
+
+    /** Takes one more reference on an allocated frame. */
+    public synchronized void get(long pfn) {
+        chunk(pfn, true).refs[(int) (pfn & CHUNK_MASK)]++;
+    }
+
+    /** Drops a reference; the last one frees the frame and its bytes. */
+    public synchronized void put(long pfn) {
+        Chunk c = chunk(pfn, false);
+        int i = (int) (pfn & CHUNK_MASK);
+        if (c == null || c.refs[i] <= 0) {
+            throw new IllegalStateException("put of an unreferenced frame 0x" + Long.toHexString(pfn));
+        }
+        if (--c.refs[i] == 0 && pfn >= FIRST_ALLOCATED_PFN) {
+            c.data[i] = null;
+            framesInUse--;
+            if (freeCount == freePfns.length) {
+                freePfns = Arrays.copyOf(freePfns, freeCount * 2);
+            }
+            freePfns[freeCount++] = pfn;
+        }
+    }
+
+    /** Pins frames (a pin is also a reference), as pin_user_pages does. */
+    public synchronized void pin(long[] pfns, int offset, int count) {
+        for (int k = 0; k < count; k++) {
+            long pfn = pfns[offset + k];
+            Chunk c = chunk(pfn, true);
+            int i = (int) (pfn & CHUNK_MASK);
+            c.pins[i]++;
+            c.refs[i]++;
+        }
+    }
+
+    /** Undoes {@link #pin}. */
+    public synchronized void unpin(long[] pfns, int offset, int count) {
+        for (int k = 0; k < count; k++) {
+            long pfn = pfns[offset + k];
+            Chunk c = chunk(pfn, false);
+            int i = (int) (pfn & CHUNK_MASK);
+            if (c == null || c.pins[i] <= 0) {
+                throw new IllegalStateException("unpin of an unpinned frame 0x" + Long.toHexString(pfn));
+            }
+            c.pins[i]--;
+            put(pfn);
+        }
+    }
+
+    public void pin(long pfn) {
+        pin(new long[] {pfn}, 0, 1);
+    }
+
+    public void unpin(long pfn) {
+        unpin(new long[] {pfn}, 0, 1);
+    }
+
+    /** How many long-term pins hold the frame. */
+    public synchronized int pinCount(long pfn) {
+        Chunk c = chunk(pfn, false);
+        return c == null ? 0 : c.pins[(int) (pfn & CHUNK_MASK)];
+    }
+
+    public synchronized int refCount(long pfn) {
+        Chunk c = chunk(pfn, false);
+        return c == null ? 0 : c.refs[(int) (pfn & CHUNK_MASK)];
+    }
+
+    /** Frames currently allocated by {@link #allocateFrame()}. */
+    public synchronized long framesInUse() {
+        return framesInUse;
+    }
+
+    private byte[] frameBytes(long pfn, boolean create) {
+        Chunk c = chunk(pfn, create);
+        if (c == null) {
+            return null;
+        }
+        int i = (int) (pfn & CHUNK_MASK);
+        byte[] d = c.data[i];
+        if (d == null && create) {
+            synchronized (this) {
+                d = c.data[i];
+                if (d == null) {
+                    d = new byte[PAGE_SIZE];
+                    c.data[i] = d;
+                }
+            }
+        }
+        return d;
+    }
+
+    /** Copies bytes out of physical memory; untouched memory reads as zero. */
+    public void read(long pa, byte[] dst, int off, int len) {
+        checkAddress(pa, len);
+        while (len > 0) {
+            int inPage = (int) (pa & (PAGE_SIZE - 1));
+            int n = Math.min(len, PAGE_SIZE - inPage);
+            byte[] d = frameBytes(pa >>> PAGE_SHIFT, false);
+            if (d == null) {
+                Arrays.fill(dst, off, off + n, (byte) 0);
+            } else {
+                System.arraycopy(d, inPage, dst, off, n);
+            }
+            pa += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** Copies bytes into physical memory. */
+    public void write(long pa, byte[] src, int off, int len) {
+        checkAddress(pa, len);
+        while (len > 0) {
+            int inPage = (int) (pa & (PAGE_SIZE - 1));
+            int n = Math.min(len, PAGE_SIZE - inPage);
+            System.arraycopy(src, off, frameBytes(pa >>> PAGE_SHIFT, true), inPage, n);
+            pa += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** Reads a little-endian 64-bit word (page tables and descriptors are little-endian). */
+    public long readLong(long pa) {
+        checkAddress(pa, 8);
+        if ((pa & 7) == 0) {
+            byte[] d = frameBytes(pa >>> PAGE_SHIFT, false);
+            return d == null ? 0 : (long) LE_LONG.get(d, (int) (pa & (PAGE_SIZE - 1)));
+        }
+        byte[] b = new byte[8];
+        read(pa, b, 0, 8);
+        return (long) LE_LONG.get(b, 0);
+    }
+
+    /** Writes a little-endian 64-bit word. */
+    public void writeLong(long pa, long value) {
+        checkAddress(pa, 8);
+        if ((pa & 7) == 0) {
+            LE_LONG.set(frameBytes(pa >>> PAGE_SHIFT, true), (int) (pa & (PAGE_SIZE - 1)), value);
+            return;
+        }
+        byte[] b = new byte[8];
+        LE_LONG.set(b, 0, value);
+        write(pa, b, 0, 8);
+    }
+
+    /** Zeroes a whole frame. */
+    public void clearFrame(long pfn) {
+        byte[] d = frameBytes(pfn, false);
+        if (d != null) {
+            Arrays.fill(d, (byte) 0);
+        }
+    }
+
+    private static final java.lang.invoke.VarHandle LE_LONG =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+}
