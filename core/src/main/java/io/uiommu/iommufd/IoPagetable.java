@@ -224,7 +224,7 @@ public final class IoPagetable {
     /** iopt_alloc_iova: first fit in allowed spans, keeping the user address's alignment. */
     private long allocIova(long uptr, long length) {
         long pageOffset = uptr % PAGE_SIZE;
-        if (length == 0 || ge(length, ULONG_MAX / 2)) {
+        if (length == 0 || ge(length, Long.MAX_VALUE)) {
             throw new IommufdException(Errno.EOVERFLOW, "length too large to allocate");
         }
         long alignment = Unsigned.roundUpPowerOfTwo(length);
