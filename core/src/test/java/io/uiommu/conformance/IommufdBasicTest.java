@@ -1,5 +1,6 @@
 package io.uiommu.conformance;
 
+import io.uiommu.proc.UserProcess;
 import io.uiommu.testing.Cmd;
 import io.uiommu.testing.IommufdTestClient;
 import io.uiommu.testing.Rc;
@@ -57,6 +58,26 @@ class IommufdBasicTest {
     }
 
     private static final int IOMMUFD_TYPE = ';';
+
+    /**
+     * Not a selftest case; main.c iommufd_fops_ioctl (confirmed on the 6.12 kernel): inside the
+     * table's nr range the size is read from the argument first (EFAULT for NULL), then a code
+     * that is not exactly the table's (other direction/size bits, or a hole) is ENOTTY; outside the
+     * range the VFIO compat handler answers ENOTTY without touching the argument.
+     */
+    @Test
+    void unknown_ioctls() {
+        Cmd destroy = Cmd.of(IommufdStructs.IOMMU_DESTROY);
+        int iowrDestroy = (3 << 30) | (8 << 16) | (IOMMUFD_TYPE << 8) | 0x80; // _IOWR(';', 0x80, struct iommu_destroy)
+        c.ioctlArg(iowrDestroy, 0).fails(EFAULT);
+        c.ioctl(iowrDestroy, destroy).fails(ENOTTY);
+        int hole = (IOMMUFD_TYPE << 8) | 0x9f; // no command has this number
+        c.ioctlArg(hole, 0).fails(EFAULT);
+        c.ioctl(hole, destroy).fails(ENOTTY);
+        int pastTable = (IOMMUFD_TYPE << 8) | 0xa1;
+        c.ioctlArg(pastTable, 0).fails(ENOTTY);
+        c.ioctl(pastTable, destroy).fails(ENOTTY);
+    }
 
     /**
      * Each ioctl of the 6.12 dispatch table (drivers/iommu/iommufd/main.c, IOCTL_OP) with the kernel's
@@ -156,6 +177,32 @@ class IommufdBasicTest {
         // HUGE_PAGES is per IOAS: object 0 is not one
         c.option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_GET, 0, 0).fails(ENOENT);
         c.option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET, 0, 0).fails(ENOENT);
+    }
+
+    /**
+     * Not a selftest case: the error paths of IOMMU_OPTION's global option (main.c iommufd_option,
+     * ioas.c iommufd_option_rlimit_mode).
+     */
+    @Test
+    void global_option_errors() {
+        // __reserved, unknown option, unknown op, object id on a global option
+        Cmd reserved = Cmd.of(IommufdStructs.IOMMU_OPTION).set("option_id", IOMMU_OPTION_RLIMIT_MODE)
+                .set("op", IOMMU_OPTION_OP_GET).set("__reserved", 1);
+        c.ioctl(Ioctl.IOMMU_OPTION, reserved).fails(EOPNOTSUPP);
+        c.option(2, IOMMU_OPTION_OP_GET, 0, 0).fails(EOPNOTSUPP);
+        c.option(IOMMU_OPTION_RLIMIT_MODE, 2, 0, 0).fails(EOPNOTSUPP);
+        c.option(IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_GET, 1, 0).fails(EOPNOTSUPP);
+
+        // the mode cannot change once objects exist
+        int ioas = c.ioasAlloc();
+        c.option(IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_SET, 0, 1).fails(EBUSY);
+        c.destroy(ioas).ok();
+        c.option(IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_SET, 0, 1).ok();
+
+        // setting it needs CAP_SYS_RESOURCE, reading it does not
+        c.process().dropCapability(UserProcess.Capability.CAP_SYS_RESOURCE);
+        c.option(IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_SET, 0, 0).fails(EPERM);
+        assertThat(c.option(IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_GET, 0, 0).ok().u64("val64")).isEqualTo(1);
     }
 
     // --- VFIO compatibility ioctls (no compat IOAS set) ---

@@ -145,6 +145,8 @@ class VfioCompatMockDomainTest {
         info = getInfoCheckBuf(caplen);
         assertThat(info.u32("cap_offset")).isEqualTo(INFO_SIZE);
         assertThat(info.u32("argsz")).isEqualTo(caplen);
+        // the mock domain's 2 KiB IO pages are reported as PAGE_SIZE (iommufd_get_pagesizes)
+        assertThat(info.u64("iova_pgsizes")).isEqualTo(PAGE_SIZE);
         checkCapChain(info);
     }
 
