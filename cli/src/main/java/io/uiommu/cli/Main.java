@@ -5,6 +5,8 @@ import picocli.CommandLine.Command;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 
@@ -25,7 +27,24 @@ public final class Main implements Callable<Integer> {
 
     /** Runs a command line and returns the exit status (for tests and embedding). */
     public static int run(String... args) {
-        return new CommandLine(new Main()).execute(args);
+        return run(System.out, args);
+    }
+
+    /** Runs a command line with its reports going to {@code out}. */
+    public static int run(PrintStream out, String... args) {
+        CommandLine.IFactory defaults = CommandLine.defaultFactory();
+        CommandLine.IFactory factory = new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> cls) throws Exception {
+                if (cls == ReplayCommand.class) {
+                    return cls.cast(new ReplayCommand(out));
+                }
+                return defaults.create(cls);
+            }
+        };
+        CommandLine cl = new CommandLine(new Main(), factory);
+        cl.setOut(new PrintWriter(out, true));
+        return cl.execute(args);
     }
 
     @Override

@@ -64,6 +64,8 @@ final class ReplayCommand implements Callable<Integer> {
             }
             Replayer r = new Replayer();
             if (verbose) {
+                String d = s.header().description();
+                out.println("#    " + f + (d == null ? "" : ": " + d));
                 r.onStep(this::printStep);
             }
             ReplayResult result = r.replay(s);

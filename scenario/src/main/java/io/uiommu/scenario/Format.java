@@ -19,6 +19,10 @@ final class Format {
         return "ret " + ret;
     }
 
+    static String bytes(long n) {
+        return n == 1 ? "1 byte" : n + " bytes";
+    }
+
     static String errno(int value) {
         Errno e = Errno.of(value);
         return e == null ? Integer.toString(value) : e.name();

@@ -140,6 +140,7 @@ public final class Replayer {
 
         private StepOutcome runOne(Step step) {
             String what = Replayer.describe(step);
+            String section = label;
             Done d;
             try {
                 d = run(step);
@@ -160,7 +161,7 @@ public final class Replayer {
                     vars.unset(v, why);
                 }
             }
-            return new StepOutcome(scenario.source(), line, label, what, d.status(), d.detail());
+            return new StepOutcome(scenario.source(), line, section, what, d.status(), d.detail());
         }
 
         private Done run(Step step) {
@@ -265,10 +266,10 @@ public final class Replayer {
             if (w.hex() != null) {
                 byte[] b = HexFormat.of().parseHex(w.hex());
                 process().write(addr, b, 0, b.length);
-                return Done.pass(b.length + " bytes");
+                return Done.pass(Format.bytes(b.length));
             }
             long len = eval(w.length());
-            byte fill = (byte) IoctlCall.fit(eval(w.fill()), 1, "fill");
+            byte fill = (byte) StructIoctl.fit(eval(w.fill()), 1, "fill");
             if (len < 0) {
                 throw ReplayStop.fail("negative length");
             }
@@ -277,7 +278,7 @@ public final class Replayer {
             for (long done = 0; done < len; done += chunk.length) {
                 process().write(addr + done, chunk, 0, (int) Math.min(chunk.length, len - done));
             }
-            return Done.pass(len + " bytes");
+            return Done.pass(Format.bytes(len));
         }
 
         private Done read(Step.Read r) {
@@ -290,7 +291,7 @@ public final class Replayer {
             if (want != null && want.length != len) {
                 throw ReplayStop.fail("expect_hex has " + want.length + " bytes but length is " + len);
             }
-            byte fill = r.expectFill() == null ? 0 : (byte) IoctlCall.fit(eval(r.expectFill()), 1, "expect_fill");
+            byte fill = r.expectFill() == null ? 0 : (byte) StructIoctl.fit(eval(r.expectFill()), 1, "expect_fill");
             byte[] chunk = new byte[(int) Math.min(len, CHUNK)];
             long firstBad = -1;
             long bad = 0;
@@ -314,7 +315,7 @@ public final class Replayer {
                 throw ReplayStop.fail(String.format("at offset %s: expected %02x, got %02x (%d of %d bytes differ)",
                         Format.number(firstBad), expectedAtFirst, gotAtFirst, bad, len));
             }
-            return Done.pass(len + " bytes match");
+            return Done.pass(Format.bytes(len) + " as expected");
         }
 
         private Done exit(Step.Exit x) {
@@ -356,13 +357,13 @@ public final class Replayer {
             StepReader.Command c = StepReader.command(s.cmd());
             int fd = fd(s.fd());
             long ret;
-            IoctlCall.Result res = null;
+            StructIoctl.Result res = null;
             if (s.arg() != null) {
                 ret = p.ioctl(fd, c.code(), eval(s.arg()));
             } else if (c.struct() == null) {
                 ret = p.ioctl(fd, c.code(), 0);
             } else {
-                res = IoctlCall.run(p, current.scratch, fd, c.code(), c.struct(), s.args(), s.tailHex(), vars);
+                res = StructIoctl.run(p, current.scratch, fd, c.code(), c.struct(), s.args(), s.tailHex(), vars);
                 ret = res.ret();
             }
 
@@ -377,7 +378,7 @@ public final class Replayer {
             List<String> wrong = new ArrayList<>();
             for (Map.Entry<String, Value> f : s.expect().fields().entrySet()) {
                 FieldPath path = FieldPath.resolve(c.struct(), s.args(), f.getKey());
-                long want = IoctlCall.fit(eval(f.getValue()), path.width(), "expected " + f.getKey());
+                long want = StructIoctl.fit(eval(f.getValue()), path.width(), "expected " + f.getKey());
                 long got = res.read(path);
                 if (got != want) {
                     wrong.add(f.getKey() + ": expected " + Format.number(want) + ", got " + Format.number(got));

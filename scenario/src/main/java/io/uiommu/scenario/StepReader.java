@@ -257,9 +257,12 @@ final class StepReader {
         return new Command(i.name(), i.code(), i.struct());
     }
 
-    /** The field holding the struct's own length: size for iommufd, argsz for VFIO. */
+    /**
+     * The field holding the struct's own length: argsz for VFIO (whose "size" is a mapping's length),
+     * size for iommufd.
+     */
     static String sizeField(UapiStruct s) {
-        return s.hasField("size") ? "size" : s.hasField("argsz") ? "argsz" : null;
+        return s.hasField("argsz") ? "argsz" : s.hasField("size") ? "size" : null;
     }
 
     private static Step readIoctl(Members m) {

@@ -16,7 +16,7 @@ import java.util.Map;
  * bytes and zeros up to the struct's {@code size} field. Keeping nothing else after the struct
  * matters: the kernel reads the bytes between sizeof and {@code size} and wants them zero.
  */
-final class IoctlCall {
+final class StructIoctl {
     /** Zeros written past the struct when {@code size} is larger; beyond that lies whatever is mapped. */
     private static final int MAX_ZERO_TAIL = 64 << 10;
     /** The largest pointed-to buffer replay builds. */
@@ -34,7 +34,7 @@ final class IoctlCall {
         }
     }
 
-    private IoctlCall() {
+    private StructIoctl() {
     }
 
     static Result run(SimulatedProcess p, ScratchArea scratch, int fd, int code, UapiStruct s, Map<String, Arg> args,
