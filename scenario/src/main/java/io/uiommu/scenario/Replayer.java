@@ -7,6 +7,7 @@ import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.proc.SimulatedProcess;
 import io.uiommu.proc.UserProcess;
 import io.uiommu.uapi.DevIommu;
+import io.uiommu.uapi.UapiStruct;
 
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -199,6 +200,10 @@ public final class Replayer {
                 case Step.Write w -> write(w);
                 case Step.Read r -> read(r);
                 case Step.Ioctl i -> ioctl(i);
+                case Step.FdRead f -> judge(process().read(fd(f.fd()), eval(f.addr()), eval(f.count())),
+                        f.expect() == null ? Expect.SUCCESS : f.expect());
+                case Step.FdWrite f -> judge(process().write(fd(f.fd()), eval(f.addr()), eval(f.count())),
+                        f.expect() == null ? Expect.SUCCESS : f.expect());
                 case Step.Fork f -> {
                     Proc parent = current;
                     SimulatedProcess child = parent.process.fork();
@@ -263,6 +268,15 @@ public final class Replayer {
 
         private Done write(Step.Write w) {
             long addr = eval(w.addr());
+            if (w.struct() != null) {
+                UapiStruct st = StructTypes.struct(w.struct());
+                byte[] b = new byte[st.size()];
+                for (Map.Entry<String, Arg> f : w.fields().entrySet()) {
+                    StructIoctl.putField(b, 0, st, f.getKey(), f.getValue(), vars);
+                }
+                process().write(addr, b, 0, b.length);
+                return Done.pass("struct " + st.name() + ", " + Format.bytes(b.length));
+            }
             if (w.hex() != null) {
                 byte[] b = HexFormat.of().parseHex(w.hex());
                 process().write(addr, b, 0, b.length);
@@ -281,7 +295,37 @@ public final class Replayer {
             return Done.pass(Format.bytes(len));
         }
 
+        /** Reads one struct from user memory, checks fields and saves them, like an ioctl's outputs. */
+        private Done readStruct(Step.Read r) {
+            UapiStruct st = StructTypes.struct(r.struct());
+            byte[] b = new byte[st.size()];
+            process().read(eval(r.addr()), b, 0, b.length);
+            StructIoctl.Result res = new StructIoctl.Result(0, b, Map.of());
+            List<String> wrong = new ArrayList<>();
+            for (Map.Entry<String, Value> f : r.expect().entrySet()) {
+                FieldPath path = FieldPath.resolve(st, Map.of(), f.getKey());
+                long want = StructIoctl.fit(eval(f.getValue()), path.width(), "expected " + f.getKey());
+                long got = res.read(path);
+                if (got != want) {
+                    wrong.add(f.getKey() + ": expected " + Format.number(want) + ", got " + Format.number(got));
+                }
+            }
+            if (!wrong.isEmpty()) {
+                throw ReplayStop.fail(String.join("; ", wrong));
+            }
+            StringBuilder detail = new StringBuilder("struct " + st.name());
+            for (Map.Entry<String, String> sv : r.save().entrySet()) {
+                long v = res.read(FieldPath.resolve(st, Map.of(), sv.getKey()));
+                vars.set(sv.getValue(), v);
+                detail.append(", $").append(sv.getValue()).append(" = ").append(Format.number(v));
+            }
+            return Done.pass(detail.toString());
+        }
+
         private Done read(Step.Read r) {
+            if (r.struct() != null) {
+                return readStruct(r);
+            }
             long addr = eval(r.addr());
             long len = eval(r.length());
             if (len < 0) {

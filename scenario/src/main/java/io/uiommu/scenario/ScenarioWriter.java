@@ -128,16 +128,36 @@ public final class ScenarioWriter implements Closeable, Flushable {
                 }
                 put(o, "fill", s.fill());
                 put(o, "length", s.length());
+                if (s.struct() != null) {
+                    o.put("struct", s.struct());
+                    if (!s.fields().isEmpty()) {
+                        o.set("fields", fields(s.fields()));
+                    }
+                }
             }
             case Step.Read s -> {
                 put(o, "addr", s.addr());
-                put(o, "length", s.length());
-                if (s.expectHex() != null) {
-                    o.put("expect_hex", s.expectHex());
+                if (s.struct() != null) {
+                    o.put("struct", s.struct());
+                    if (!s.expect().isEmpty()) {
+                        ObjectNode e = o.putObject("expect");
+                        s.expect().forEach((k, v) -> e.set(k, node(v)));
+                    }
+                    if (!s.save().isEmpty()) {
+                        ObjectNode sv = o.putObject("save");
+                        s.save().forEach(sv::put);
+                    }
+                } else {
+                    put(o, "length", s.length());
+                    if (s.expectHex() != null) {
+                        o.put("expect_hex", s.expectHex());
+                    }
+                    put(o, "expect_fill", s.expectFill());
                 }
-                put(o, "expect_fill", s.expectFill());
             }
             case Step.Ioctl s -> ioctl(o, s);
+            case Step.FdRead s -> fdTransfer(o, s.fd(), s.addr(), s.count(), s.expect());
+            case Step.FdWrite s -> fdTransfer(o, s.fd(), s.addr(), s.count(), s.expect());
             case Step.Fork s -> o.put("as", s.as());
             case Step.SwitchProcess s -> o.put("to", s.to());
             case Step.Exit s -> {
@@ -161,6 +181,15 @@ public final class ScenarioWriter implements Closeable, Flushable {
             case Step.Label s -> o.put("name", s.name());
         }
         return o;
+    }
+
+    private static void fdTransfer(ObjectNode o, Value fd, Value addr, Value count, Expect e) {
+        put(o, "fd", fd);
+        put(o, "addr", addr);
+        put(o, "count", count);
+        if (e != null) {
+            o.set("expect", expect(e));
+        }
     }
 
     private static void ioctl(ObjectNode o, Step.Ioctl s) {

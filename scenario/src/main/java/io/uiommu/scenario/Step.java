@@ -56,15 +56,41 @@ public sealed interface Step {
         }
     }
 
-    /** Writes user memory: the bytes of {@code hex}, or {@code length} bytes of value {@code fill}. */
-    record Write(Value addr, String hex, Value fill, Value length) implements Step {
+    /**
+     * Writes user memory: the bytes of {@code hex}, or {@code length} bytes of value {@code fill}, or
+     * one struct of C type {@code struct} with {@code fields} set by name (the rest zero).
+     */
+    record Write(Value addr, String hex, Value fill, Value length, String struct, Map<String, Arg> fields)
+            implements Step {
+        public Write {
+            fields = fields == null ? null : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fields));
+        }
+
+        public static Write hex(Value addr, String hex) {
+            return new Write(addr, hex, null, null, null, null);
+        }
+
         public String kind() {
             return "write";
         }
     }
 
-    /** Reads {@code length} bytes of user memory and compares them with {@code expectHex} or with {@code expectFill}. */
-    record Read(Value addr, Value length, String expectHex, Value expectFill) implements Step {
+    /**
+     * Reads user memory and checks it: {@code length} bytes against {@code expectHex} or
+     * {@code expectFill}, or one struct of C type {@code struct} whose fields are compared with
+     * {@code expect} and stored by {@code save} (field name to variable name).
+     */
+    record Read(Value addr, Value length, String expectHex, Value expectFill, String struct,
+            Map<String, Value> expect, Map<String, String> save) implements Step {
+        public Read {
+            expect = expect == null ? null : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(expect));
+            save = save == null ? null : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(save));
+        }
+
+        public static Read hex(Value addr, String expectHex) {
+            return new Read(addr, Value.of(expectHex.length() / 2), expectHex, null, null, null, null);
+        }
+
         public String kind() {
             return "read";
         }
@@ -101,6 +127,20 @@ public sealed interface Step {
 
         public String kind() {
             return "ioctl";
+        }
+    }
+
+    /** read(2) from a file (a fault queue, say) into user memory at {@code addr}; a read step then checks the bytes. */
+    record FdRead(Value fd, Value addr, Value count, Expect expect) implements Step {
+        public String kind() {
+            return "fd_read";
+        }
+    }
+
+    /** write(2) of {@code count} bytes of user memory at {@code addr} to a file (page responses, say). */
+    record FdWrite(Value fd, Value addr, Value count, Expect expect) implements Step {
+        public String kind() {
+            return "fd_write";
         }
     }
 

@@ -34,11 +34,33 @@ final class StepNames {
                 values.add(w.addr());
                 values.add(w.fill());
                 values.add(w.length());
+                if (w.fields() != null) {
+                    args(w.fields().values(), values);
+                }
             }
             case Step.Read r -> {
                 values.add(r.addr());
                 values.add(r.length());
                 values.add(r.expectFill());
+                if (r.expect() != null) {
+                    values.addAll(r.expect().values());
+                }
+            }
+            case Step.FdRead f -> {
+                values.add(f.fd());
+                values.add(f.addr());
+                values.add(f.count());
+                if (f.expect() != null) {
+                    values.add(f.expect().ret());
+                }
+            }
+            case Step.FdWrite f -> {
+                values.add(f.fd());
+                values.add(f.addr());
+                values.add(f.count());
+                if (f.expect() != null) {
+                    values.add(f.expect().ret());
+                }
             }
             case Step.Ioctl i -> {
                 values.add(i.fd());
@@ -95,6 +117,7 @@ final class StepNames {
             case Step.Dup d -> Set.of(d.as());
             case Step.Mmap m -> Set.of(m.as());
             case Step.Ioctl i -> new LinkedHashSet<>(i.save().values());
+            case Step.Read r -> r.save() == null ? Set.of() : new LinkedHashSet<>(r.save().values());
             default -> Set.of();
         };
     }

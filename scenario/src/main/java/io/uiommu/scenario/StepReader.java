@@ -21,7 +21,7 @@ import java.util.Map;
  */
 final class StepReader {
     static final List<String> KINDS = List.of("open", "close", "dup", "mmap", "munmap", "write", "read", "ioctl",
-            "fork", "switch_process", "exit", "expect_objects", "comment", "label");
+            "fd_read", "fd_write", "fork", "switch_process", "exit", "expect_objects", "comment", "label");
 
     private StepReader() {
     }
@@ -66,16 +66,24 @@ final class StepReader {
                 step = new Step.Munmap(m.value("addr", true), m.value("length", true));
             }
             case "write" -> {
-                known = List.of("addr", "hex", "fill", "length");
+                known = List.of("addr", "hex", "fill", "length", "struct", "fields");
                 step = readWrite(m);
             }
             case "read" -> {
-                known = List.of("addr", "length", "expect_hex", "expect_fill");
+                known = List.of("addr", "length", "expect_hex", "expect_fill", "struct", "expect", "save");
                 step = readRead(m);
             }
             case "ioctl" -> {
                 known = List.of("fd", "cmd", "args", "size", "arg", "tail_hex", "expect", "save", "tolerate");
                 step = readIoctl(m);
+            }
+            case "fd_read" -> {
+                known = List.of("fd", "addr", "count", "expect");
+                step = new Step.FdRead(m.value("fd", true), m.value("addr", true), m.value("count", true), plainExpect(m));
+            }
+            case "fd_write" -> {
+                known = List.of("fd", "addr", "count", "expect");
+                step = new Step.FdWrite(m.value("fd", true), m.value("addr", true), m.value("count", true), plainExpect(m));
             }
             case "fork" -> {
                 known = List.of("as");
@@ -112,16 +120,20 @@ final class StepReader {
         return s == null ? null : Members.checkVariableName(s, "\"" + member + "\"");
     }
 
-    /** An expectation of a call without output fields (close): ret and/or errno only. */
+    /** An expectation of a call without output fields (close, fd_read): ret or errno. */
     private static Expect plainExpect(Members m) {
         ObjectNode e = m.object("expect");
         if (e == null) {
             return null;
         }
         Members em = new Members(e, "expect");
-        Expect x = new Expect(em.value("ret", false), errno(em.raw("errno")), Map.of());
+        Value ret = em.value("ret", false);
+        Errno errno = errno(em.raw("errno"));
+        if (ret != null && errno != null) {
+            throw new IllegalArgumentException("expect has both \"ret\" and \"errno\"");
+        }
         em.finish(List.of("ret", "errno"));
-        return x;
+        return new Expect(ret, errno, Map.of());
     }
 
     private static Errno errno(JsonNode n) {
@@ -161,16 +173,27 @@ final class StepReader {
         String hex = hex(m, "hex");
         Value fill = m.value("fill", false);
         Value length = m.value("length", false);
-        if ((hex == null) == (fill == null)) {
-            throw new IllegalArgumentException("write needs either \"hex\" or \"fill\" with \"length\"");
+        String struct = m.string("struct", false);
+        ObjectNode fields = m.object("fields");
+        int forms = (hex != null ? 1 : 0) + (fill != null ? 1 : 0) + (struct != null ? 1 : 0);
+        if (forms != 1) {
+            throw new IllegalArgumentException("write needs one of \"hex\", \"fill\" with \"length\", or \"struct\" with \"fields\"");
         }
         if (fill != null && length == null) {
             throw new IllegalArgumentException("write with \"fill\" needs \"length\"");
         }
-        if (hex != null && length != null) {
-            throw new IllegalArgumentException("write with \"hex\" takes its length from the hex; drop \"length\"");
+        if (fill == null && length != null) {
+            throw new IllegalArgumentException("\"length\" goes with \"fill\"; hex and struct writes have their own length");
         }
-        return new Step.Write(addr, hex, fill, length);
+        if (fields != null && struct == null) {
+            throw new IllegalArgumentException("\"fields\" goes with \"struct\"");
+        }
+        Map<String, Arg> args = null;
+        if (struct != null) {
+            UapiStruct st = knownStruct(struct);
+            args = fields == null ? Map.of() : structFields(st, fields);
+        }
+        return new Step.Write(addr, hex, fill, length, struct, args);
     }
 
     private static Step readRead(Members m) {
@@ -178,8 +201,31 @@ final class StepReader {
         Value length = m.value("length", false);
         String hex = hex(m, "expect_hex");
         Value fill = m.value("expect_fill", false);
+        String struct = m.string("struct", false);
+        ObjectNode expectNode = m.object("expect");
+        ObjectNode saveNode = m.object("save");
+        if (struct != null) {
+            if (hex != null || fill != null || length != null) {
+                throw new IllegalArgumentException("a struct read takes \"expect\" and \"save\", not \"length\", \"expect_hex\" or \"expect_fill\"");
+            }
+            UapiStruct st = knownStruct(struct);
+            Map<String, Value> expect = new LinkedHashMap<>();
+            if (expectNode != null) {
+                for (Map.Entry<String, JsonNode> f : Members.fields(expectNode).entrySet()) {
+                    expectField(st, Map.of(), f.getKey(), f.getValue(), expect);
+                }
+            }
+            Map<String, String> save = saveNode == null ? Map.of() : saves(st, Map.of(), saveNode);
+            if (expect.isEmpty() && save.isEmpty()) {
+                throw new IllegalArgumentException("a struct read needs \"expect\" or \"save\"");
+            }
+            return new Step.Read(addr, Value.of(st.size()), null, null, struct, expect, save);
+        }
+        if (expectNode != null || saveNode != null) {
+            throw new IllegalArgumentException("\"expect\" and \"save\" of a read go with \"struct\"");
+        }
         if ((hex == null) == (fill == null)) {
-            throw new IllegalArgumentException("read needs either \"expect_hex\" or \"expect_fill\"");
+            throw new IllegalArgumentException("read needs \"expect_hex\", \"expect_fill\" with \"length\", or \"struct\"");
         }
         if (length == null) {
             if (hex == null) {
@@ -187,7 +233,34 @@ final class StepReader {
             }
             length = Value.of(hex.length() / 2);
         }
-        return new Step.Read(addr, length, hex, fill);
+        return new Step.Read(addr, length, hex, fill, null, null, null);
+    }
+
+    private static UapiStruct knownStruct(String name) {
+        UapiStruct st = StructTypes.struct(name);
+        if (st == null) {
+            throw new IllegalArgumentException("unknown struct " + name + Suggest.didYouMean(name, StructTypes.names()));
+        }
+        return st;
+    }
+
+    /** A save object: output field path to variable name. */
+    private static Map<String, String> saves(UapiStruct s, Map<String, Arg> args, ObjectNode saveNode) {
+        Map<String, String> save = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> f : Members.fields(saveNode).entrySet()) {
+            String path = f.getKey();
+            if (!path.equals("ret")) {
+                if (s == null) {
+                    throw new IllegalArgumentException("save: \"" + path + "\": this ioctl has no struct to read fields from");
+                }
+                FieldPath.resolve(s, args, path);
+            }
+            if (!f.getValue().isTextual()) {
+                throw new IllegalArgumentException("save: the variable name for " + path + " must be a string");
+            }
+            save.put(path, Members.checkVariableName(f.getValue().asText(), "save \"" + path + "\""));
+        }
+        return save;
     }
 
     private static Step readExpectObjects(Members m) {
@@ -326,23 +399,8 @@ final class StepReader {
             expect = new Expect(ret, errno, fields);
         }
 
-        Map<String, String> save = new LinkedHashMap<>();
         ObjectNode saveNode = m.object("save");
-        if (saveNode != null) {
-            for (Map.Entry<String, JsonNode> f : Members.fields(saveNode).entrySet()) {
-                String path = f.getKey();
-                if (!path.equals("ret")) {
-                    if (!fieldsReadable) {
-                        throw new IllegalArgumentException("save: \"" + path + "\": this ioctl has no struct to read fields from");
-                    }
-                    FieldPath.resolve(s, args, path);
-                }
-                if (!f.getValue().isTextual()) {
-                    throw new IllegalArgumentException("save: the variable name for " + path + " must be a string");
-                }
-                save.put(path, Members.checkVariableName(f.getValue().asText(), "save \"" + path + "\""));
-            }
-        }
+        Map<String, String> save = saveNode == null ? Map.of() : saves(fieldsReadable ? s : null, args, saveNode);
 
         List<Errno> tolerate = new ArrayList<>();
         JsonNode tol = m.raw("tolerate");

@@ -144,7 +144,7 @@ final class StructIoctl {
     }
 
     /** Writes a scalar or inline-array field of {@code s} placed at {@code base} in {@code b}. */
-    private static void putField(byte[] b, int base, UapiStruct s, String name, Arg a, Value.Resolver vars) {
+    static void putField(byte[] b, int base, UapiStruct s, String name, Arg a, Value.Resolver vars) {
         UapiStruct.Field f = s.field(name);
         String where = s.name() + "." + name;
         switch (a) {

@@ -125,6 +125,17 @@ class ReplayerTest {
     }
 
     @Test
+    void structsInUserMemoryAreWrittenAndCheckedByFieldName() throws Exception {
+        ReplayResult r = replay(
+                "{\"step\": \"mmap\", \"length\": 4096, \"as\": \"buf\"}",
+                "{\"step\": \"write\", \"addr\": \"$buf\", \"struct\": \"iommu_iova_range\", \"fields\": {\"start\": \"0x1000\", \"last\": \"0x1fff\"}}",
+                "{\"step\": \"read\", \"addr\": \"$buf\", \"expect_hex\": \"0010000000000000ff1f000000000000\"}",
+                "{\"step\": \"read\", \"addr\": \"$buf\", \"struct\": \"iommu_iova_range\", \"expect\": {\"start\": 4096}, \"save\": {\"last\": \"last\"}}",
+                "{\"step\": \"read\", \"addr\": \"$buf+8\", \"struct\": \"iommu_iova_range\", \"expect\": {\"start\": \"$last\", \"last\": 1}}");
+        assertThat(failures(r)).containsExactly("t.jsonl:5: read: last: expected 1, got 0");
+    }
+
+    @Test
     void forkSwitchAndExit() throws Exception {
         ReplayResult r = replay(OPEN, ALLOC,
                 "{\"step\": \"fork\", \"as\": \"child\"}",

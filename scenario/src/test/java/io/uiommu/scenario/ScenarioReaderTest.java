@@ -199,6 +199,23 @@ class ScenarioReaderTest {
     }
 
     @Test
+    void memoryStepForms() {
+        String mmap = "{\"step\": \"mmap\", \"length\": 4096, \"as\": \"buf\"}";
+        assertThat(error(mmap, "{\"step\": \"write\", \"addr\": \"$buf\", \"hex\": \"00\", \"fill\": 1}"))
+                .startsWith("t.jsonl:2: write needs one of");
+        assertThat(error(mmap, "{\"step\": \"write\", \"addr\": \"$buf\", \"struct\": \"iommu_iova_range\", \"fields\": {\"end\": 1}}"))
+                .isEqualTo("t.jsonl:2: struct iommu_iova_range has no field end");
+        assertThat(error(mmap, "{\"step\": \"read\", \"addr\": \"$buf\", \"struct\": \"iommu_iova_range\"}"))
+                .isEqualTo("t.jsonl:2: a struct read needs \"expect\" or \"save\"");
+        assertThat(error(mmap, "{\"step\": \"read\", \"addr\": \"$buf\", \"expect_hex\": \"00\", \"save\": {\"x\": \"y\"}}"))
+                .isEqualTo("t.jsonl:2: \"expect\" and \"save\" of a read go with \"struct\"");
+        assertThat(error(mmap, "{\"step\": \"read\", \"addr\": \"$buf\", \"expect_fill\": 0}"))
+                .isEqualTo("t.jsonl:2: read with \"expect_fill\" needs \"length\"");
+        assertThat(error(mmap, "{\"step\": \"fd_read\", \"fd\": 3, \"addr\": \"$buf\"}"))
+                .isEqualTo("t.jsonl:2: step fd_read needs \"count\"");
+    }
+
+    @Test
     void unreadableFilesAreReportedNotThrown() {
         ScenarioException e = catchThrowableOfType(ScenarioException.class,
                 () -> ScenarioReader.read(Path.of("no/such/file.jsonl")));
