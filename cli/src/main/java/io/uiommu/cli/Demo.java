@@ -192,8 +192,4 @@ public final class Demo {
         out.printf("  time           %.1f ms for the whole demo%n", (t1 - t0) / 1e6);
         return pinnedAfter == 0 ? 0 : 1;
     }
-
-    public static void main(String[] args) {
-        System.exit(run(System.out));
-    }
 }

@@ -10,7 +10,6 @@ import java.util.concurrent.Callable;
 final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-        Demo.run(System.out);
-        return 0;
+        return Demo.run(System.out);
     }
 }

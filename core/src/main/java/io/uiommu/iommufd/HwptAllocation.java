@@ -15,11 +15,11 @@ public final class HwptAllocation {
 
     /**
      * @param data vendor data, or null when data_len is 0
-     * @param faultId the fault queue's ID with FAULT_ID_VALID, else -1
+     * @param faultIdValid FAULT_ID_VALID: bind the HWPT to the fault queue {@code faultId}
      * @param respond writes out_hwpt_id back to the caller (may fail with EFAULT)
      */
     public static HwPagetable allocate(IommufdContext ctx, Device idev, int ptId, int flags, UserData data,
-            int faultId, IntConsumer respond) {
+            boolean faultIdValid, int faultId, IntConsumer respond) {
         IommufdObject pt = ctx.objects().find(ptId);
         ObjectTable table = ctx.objects();
         HwPagetable hwpt;
@@ -45,7 +45,7 @@ public final class HwptAllocation {
             throw new IommufdException(Errno.EINVAL, "pt_id is not an IOAS or paging HWPT");
         }
         try {
-            if (faultId >= 0) {
+            if (faultIdValid) {
                 Fault fault = table.get(faultId, Fault.class);
                 hwpt.fault = fault;
                 fault.get();

@@ -37,7 +37,7 @@ final class HwptIoctls {
         UserData data = new UserData(dataType, u.memory(), u.u64(IOMMU_HWPT_ALLOC.offset("data_uptr")), dataLen);
         int faultId = u.u32(IOMMU_HWPT_ALLOC.offset("fault_id"));
         HwPagetable hwpt = io.uiommu.iommufd.HwptAllocation.allocate(u.ctx, idev, ptId, flags, dataLen == 0 ? null : data,
-                (flags & UapiConstants.IOMMU_HWPT_FAULT_ID_VALID) != 0 ? faultId : -1,
+                (flags & UapiConstants.IOMMU_HWPT_FAULT_ID_VALID) != 0, faultId,
                 id -> {
                     u.put32(IOMMU_HWPT_ALLOC.offset("out_hwpt_id"), id);
                     u.respond();
