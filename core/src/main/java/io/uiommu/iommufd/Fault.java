@@ -1,9 +1,7 @@
 package io.uiommu.iommufd;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 
 /**
  * An I/O page fault queue (struct iommufd_fault). HWPTs allocated with its ID deliver the page
@@ -18,7 +16,7 @@ public final class Fault extends IommufdObject {
     }
 
     private final ArrayDeque<PageRequest> deliver = new ArrayDeque<>();
-    private final List<PageRequest> responses = new ArrayList<>();
+    private final java.util.TreeMap<Integer, PageRequest> responses = new java.util.TreeMap<>();
     private int autoResponses;
 
     public Fault() {
@@ -34,9 +32,28 @@ public final class Fault extends IommufdObject {
         return deliver;
     }
 
-    /** Requests read by user space and not yet answered. */
-    public List<PageRequest> awaitingResponse() {
+    /** Requests read by user space and not yet answered, by cookie. */
+    public java.util.Map<Integer, PageRequest> awaitingResponse() {
         return responses;
+    }
+
+    /** Moves the oldest queued request to the awaiting-response set; returns its new cookie (lowest free from 1). */
+    public int deliverNext() {
+        PageRequest r = deliver.removeFirst();
+        int cookie = 1;
+        for (Integer used : responses.keySet()) {
+            if (used != cookie) {
+                break;
+            }
+            cookie++;
+        }
+        responses.put(cookie, r);
+        return cookie;
+    }
+
+    /** Takes the answer for a cookie; false when no request waits under it. */
+    public boolean respond(int cookie) {
+        return responses.remove(cookie) != null;
     }
 
     /** How many requests were answered INVALID on the device's behalf. */
@@ -52,7 +69,7 @@ public final class Fault extends IommufdObject {
                 autoResponses++;
             }
         }
-        for (Iterator<PageRequest> it = responses.iterator(); it.hasNext();) {
+        for (Iterator<PageRequest> it = responses.values().iterator(); it.hasNext();) {
             if (it.next().device() == device) {
                 it.remove();
                 autoResponses++;

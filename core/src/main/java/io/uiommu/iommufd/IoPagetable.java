@@ -224,7 +224,7 @@ public final class IoPagetable {
     /** iopt_alloc_iova: first fit in allowed spans, keeping the user address's alignment. */
     private long allocIova(long uptr, long length) {
         long pageOffset = uptr % PAGE_SIZE;
-        if (length == 0 || ge(length, ULONG_MAX / 2)) {
+        if (length == 0 || ge(length, Long.MAX_VALUE)) {
             throw new IommufdException(Errno.EOVERFLOW, "length too large to allocate");
         }
         long alignment = Unsigned.roundUpPowerOfTwo(length);
@@ -272,7 +272,7 @@ public final class IoPagetable {
     // ---- map ----
 
     /** A slice of pages to place at consecutive IOVAs (iopt_pages_list element). */
-    record PagesSlice(IoptPages pages, long startByte, long length) {
+    public record PagesSlice(IoptPages pages, long startByte, long length) {
     }
 
     /** IOAS_MAP of a user range; returns the IOVA used. */
@@ -283,14 +283,13 @@ public final class IoPagetable {
                 iommuProt, true);
     }
 
-    /** IOAS_COPY: the pages behind [srcIova, srcIova+length) of {@code src}, placed here. */
-    public long copyFrom(IoPagetable src, long srcIova, long length, long dstIova, boolean fixed, int iommuProt) {
-        List<PagesSlice> slices = src.getPages(srcIova, length);
+    /** IOAS_COPY's second half: places pages taken from another table with {@link #getPages}. */
+    public long mapSlices(List<PagesSlice> slices, long length, long dstIova, boolean fixed, int iommuProt) {
         return mapPages(slices, length, dstIova, fixed, iommuProt, false);
     }
 
     /** iopt_get_pages: ENOENT unless contiguous areas cover the whole range. */
-    List<PagesSlice> getPages(long iova, long length) {
+    public List<PagesSlice> getPages(long iova, long length) {
         if (length == 0) {
             throw new IommufdException(Errno.EINVAL, "zero length");
         }
