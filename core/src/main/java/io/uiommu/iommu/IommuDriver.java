@@ -1,5 +1,42 @@
 package io.uiommu.iommu;
 
-/** The driver side of an IOMMU (struct iommu_ops): what the iommu core asks of a vendor. */
+/**
+ * The driver side of an IOMMU (struct iommu_ops): what the iommu core and iommufd ask of a vendor.
+ * Refusals are {@link io.uiommu.iommufd.IommufdException}s with the errno the vendor driver returns.
+ */
 public interface IommuDriver {
+    /** Capabilities a device's IOMMU may have (enum iommu_cap). */
+    enum Cap { CACHE_COHERENCY, DIRTY_TRACKING }
+
+    String name();
+
+    boolean capable(IommuDevice dev, Cap cap);
+
+    /**
+     * domain_alloc_user: a paging domain (parent null) with IOMMU_HWPT_ALLOC_* flags and optional
+     * vendor data, or a nested domain over {@code parent} from vendor data.
+     */
+    IommuDomain domainAllocUser(IommuDevice dev, int flags, IommuDomain parent, UserData data);
+
+    /** The domain a device sits in when nothing is attached (blocking). */
+    IommuDomain blockedDomain();
+
+    /** attach_dev: may refuse with EINVAL when domain and device do not fit. */
+    void attachDev(IommuDomain domain, IommuDevice dev);
+
+    /** hw_info: vendor registers for IOMMU_GET_HW_INFO. */
+    HwInfo hwInfo(IommuDevice dev);
+
+    /** IOVA ranges the device cannot use (MSI windows and the like). */
+    default java.util.List<ResvRegion> resvRegions(IommuDevice dev) {
+        return java.util.List.of();
+    }
+
+    /** Vendor registers for IOMMU_GET_HW_INFO: the type tag and the struct bytes. */
+    record HwInfo(int type, byte[] data) {
+    }
+
+    /** A reserved IOVA range [start, start+length). */
+    record ResvRegion(long start, long length) {
+    }
 }

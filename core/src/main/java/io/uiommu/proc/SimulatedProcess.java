@@ -43,20 +43,41 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
     private volatile boolean alive = true;
     private final FdTable fds;
 
-    /** One mapping: [start, end) with one frame slot per page (0 = not yet populated). */
+    /**
+     * The pages behind mappings: one frame slot per page (0 = not yet populated). A MAP_SHARED
+     * backing is shared by the parent and children of fork, like shmem, and keeps its frames until
+     * the last mapping of it goes; private backings drop frames as they are unmapped.
+     */
+    private static final class Backing {
+        final long[] pfns;
+        int mappings;
+
+        Backing(int pages) {
+            this.pfns = new long[pages];
+        }
+    }
+
+    /** One mapping: [start, end) over backing pages starting at {@code first}. */
     private static final class Vma {
         final long start;
         final long end;
         final int prot;
         final boolean shared;
-        final long[] pfns;
+        final Backing backing;
+        final int first;
 
-        Vma(long start, long end, int prot, boolean shared, long[] pfns) {
+        Vma(long start, long end, int prot, boolean shared, Backing backing, int first) {
             this.start = start;
             this.end = end;
             this.prot = prot;
             this.shared = shared;
-            this.pfns = pfns;
+            this.backing = backing;
+            this.first = first;
+            backing.mappings++;
+        }
+
+        int slot(long va) {
+            return first + (int) ((va - start) / PAGE_SIZE);
         }
     }
 
@@ -207,7 +228,7 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
         if (len / PAGE_SIZE > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("mapping too large");
         }
-        vmas.put(va, new Vma(va, va + len, prot, shared, new long[(int) (len / PAGE_SIZE)]));
+        vmas.put(va, new Vma(va, va + len, prot, shared, new Backing((int) (len / PAGE_SIZE)), 0));
     }
 
     private boolean overlaps(long start, long end) {
@@ -228,24 +249,28 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
             long cutStart = Math.max(va, v.start);
             long cutEnd = Math.min(end, v.end);
             if (v.start < cutStart) {
-                vmas.put(v.start, slice(v, v.start, cutStart));
+                vmas.put(v.start, new Vma(v.start, cutStart, v.prot, v.shared, v.backing, v.first));
             }
             if (cutEnd < v.end) {
-                vmas.put(cutEnd, slice(v, cutEnd, v.end));
+                vmas.put(cutEnd, new Vma(cutEnd, v.end, v.prot, v.shared, v.backing, v.slot(cutEnd)));
             }
-            for (long p = cutStart; p < cutEnd; p += PAGE_SIZE) {
-                long pfn = v.pfns[(int) ((p - v.start) / PAGE_SIZE)];
-                if (pfn != 0) {
-                    physical.put(pfn);
+            if (!v.shared) {
+                for (long p = cutStart; p < cutEnd; p += PAGE_SIZE) {
+                    int slot = v.slot(p);
+                    if (v.backing.pfns[slot] != 0) {
+                        physical.put(v.backing.pfns[slot]);
+                        v.backing.pfns[slot] = 0;
+                    }
+                }
+            }
+            if (--v.backing.mappings == 0 && v.shared) {
+                for (long pfn : v.backing.pfns) {
+                    if (pfn != 0) {
+                        physical.put(pfn);
+                    }
                 }
             }
         }
-    }
-
-    private static Vma slice(Vma v, long start, long end) {
-        long[] pfns = new long[(int) ((end - start) / PAGE_SIZE)];
-        System.arraycopy(v.pfns, (int) ((start - v.start) / PAGE_SIZE), pfns, 0, pfns.length);
-        return new Vma(start, end, v.prot, v.shared, pfns);
     }
 
     /** A child process: shared mappings keep their frames, private ones are copied. */
@@ -253,22 +278,22 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
         SimulatedProcess child = new SimulatedProcess(this);
         byte[] page = new byte[PhysicalMemory.PAGE_SIZE];
         for (Vma v : vmas.values()) {
-            long[] pfns = new long[v.pfns.length];
-            for (int i = 0; i < pfns.length; i++) {
-                long pfn = v.pfns[i];
+            if (v.shared) {
+                child.vmas.put(v.start, new Vma(v.start, v.end, v.prot, true, v.backing, v.first));
+                continue;
+            }
+            int pages = (int) ((v.end - v.start) / PAGE_SIZE);
+            Backing copy = new Backing(pages);
+            for (int i = 0; i < pages; i++) {
+                long pfn = v.backing.pfns[v.first + i];
                 if (pfn == 0) {
                     continue;
                 }
-                if (v.shared) {
-                    physical.get(pfn);
-                    pfns[i] = pfn;
-                } else {
-                    pfns[i] = physical.allocateFrame();
-                    physical.read(pfn << PhysicalMemory.PAGE_SHIFT, page, 0, page.length);
-                    physical.write(pfns[i] << PhysicalMemory.PAGE_SHIFT, page, 0, page.length);
-                }
+                copy.pfns[i] = physical.allocateFrame();
+                physical.read(pfn << PhysicalMemory.PAGE_SHIFT, page, 0, page.length);
+                physical.write(copy.pfns[i] << PhysicalMemory.PAGE_SHIFT, page, 0, page.length);
             }
-            child.vmas.put(v.start, new Vma(v.start, v.end, v.prot, v.shared, pfns));
+            child.vmas.put(v.start, new Vma(v.start, v.end, v.prot, false, copy, 0));
         }
         child.mmapBase = mmapBase;
         return child;
@@ -298,11 +323,11 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
     }
 
     private long populate(Vma v, long va) {
-        int i = (int) ((va - v.start) / PAGE_SIZE);
-        long pfn = v.pfns[i];
+        int i = v.slot(va);
+        long pfn = v.backing.pfns[i];
         if (pfn == 0) {
             pfn = physical.allocateFrame();
-            v.pfns[i] = pfn;
+            v.backing.pfns[i] = pfn;
         }
         return pfn;
     }

@@ -1,20 +1,80 @@
 package io.uiommu.uapi;
 
+import io.uiommu.iommu.UserData;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdContext;
+import io.uiommu.iommufd.IommufdException;
+import io.uiommu.mem.UserMemory;
 import io.uiommu.proc.UserProcess;
 
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
 /**
- * The one entry of the uAPI: an ioctl request code and its argument as a C program passes them
- * (a user pointer to the struct, or an integer for the VFIO commands that take one). Applies the
- * kernel's size rules, runs the handler under the context lock and returns the result or minus the
- * errno. No exception escapes.
+ * The one entry of the uAPI (iommufd_fops_ioctl): an ioctl request code and its argument as a C
+ * program passes them — a user pointer to the struct, or an integer for the VFIO commands that
+ * take one. Applies the kernel's size rules (EINVAL below the minimum, E2BIG for non-zero bytes
+ * past the struct the kernel knows, a short struct zero-filled), runs the handler under the
+ * context lock and returns the result or minus the errno. No exception escapes: a bug is EIO and
+ * a log line with the stack.
  */
 public final class Dispatcher {
+    private static final Logger LOG = Logger.getLogger(Dispatcher.class.getName());
+
     private Dispatcher() {
     }
 
     public static long ioctl(IommufdContext ctx, UserProcess caller, int request, long arg) {
-        return -Errno.ENOTTY.value();
+        try {
+            Ioctl op = Ioctl.ofCode(request);
+            if (op == null) {
+                return -Errno.ENOTTY.value();
+            }
+            synchronized (ctx) {
+                if (op.isVfio()) {
+                    return VfioCompat.ioctl(ctx, caller, op, arg);
+                }
+                return dispatch(ctx, caller, op, arg);
+            }
+        } catch (IommufdException e) {
+            return -e.errno().value();
+        } catch (RuntimeException | StackOverflowError e) {
+            LOG.log(Level.SEVERE, "uiommu bug in ioctl 0x" + Integer.toHexString(request), e);
+            return -Errno.EIO.value();
+        }
+    }
+
+    private static long dispatch(IommufdContext ctx, UserProcess caller, Ioctl op, long arg) {
+        UserMemory mem = caller.memory();
+        int size = mem.readInt(arg);
+        if (Integer.compareUnsigned(size, op.minSize()) < 0) {
+            throw new IommufdException(Errno.EINVAL, "size " + size + " below " + op.minSize());
+        }
+        int kernelSize = op.struct().size();
+        byte[] cmd = new byte[kernelSize];
+        mem.read(arg, cmd, 0, Math.min(size, kernelSize));
+        if (Integer.compareUnsigned(size, kernelSize) > 0) {
+            UserData.checkZeroTail(mem, arg + kernelSize, Integer.toUnsignedLong(size) - kernelSize);
+        }
+        Ucmd u = new Ucmd(ctx, caller, arg, size, cmd);
+        return switch (op) {
+            case IOMMU_DESTROY -> ObjectIoctls.destroy(u);
+            case IOMMU_IOAS_ALLOC -> IoasIoctls.alloc(u);
+            case IOMMU_IOAS_ALLOW_IOVAS -> IoasIoctls.allowIovas(u);
+            case IOMMU_IOAS_COPY -> IoasIoctls.copy(u);
+            case IOMMU_IOAS_IOVA_RANGES -> IoasIoctls.iovaRanges(u);
+            case IOMMU_IOAS_MAP -> IoasIoctls.map(u);
+            case IOMMU_IOAS_UNMAP -> IoasIoctls.unmap(u);
+            case IOMMU_OPTION -> IoasIoctls.option(u);
+            case IOMMU_VFIO_IOAS -> VfioCompat.vfioIoas(u);
+            case IOMMU_HWPT_ALLOC -> HwptIoctls.alloc(u);
+            case IOMMU_GET_HW_INFO -> HwptIoctls.getHwInfo(u);
+            case IOMMU_HWPT_SET_DIRTY_TRACKING -> HwptIoctls.setDirtyTracking(u);
+            case IOMMU_HWPT_GET_DIRTY_BITMAP -> HwptIoctls.getDirtyBitmap(u);
+            case IOMMU_HWPT_INVALIDATE -> HwptIoctls.invalidate(u);
+            case IOMMU_FAULT_QUEUE_ALLOC -> ObjectIoctls.faultQueueAlloc(u);
+            case IOMMU_TEST_CMD -> TestCmd.handle(u);
+            default -> throw new IommufdException(Errno.ENOTTY, "not an iommufd command");
+        };
     }
 }

@@ -1,0 +1,28 @@
+package io.uiommu.hw.mock;
+
+import io.uiommu.iommu.IommuDevice;
+
+/** A device on the selftest's mock bus ("iommufd_mockN"), with the selftest's device flags. */
+public final class MockDevice extends IommuDevice {
+    public static final int MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0;
+    public static final int MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1;
+
+    private final int flags;
+
+    MockDevice(int id, int flags, MockIommuDriver driver) {
+        super("iommufd_mock" + id, driver);
+        this.flags = flags;
+    }
+
+    public int flags() {
+        return flags;
+    }
+
+    boolean noDirty() {
+        return (flags & MOCK_FLAGS_DEVICE_NO_DIRTY) != 0;
+    }
+
+    boolean hugeIova() {
+        return (flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0;
+    }
+}

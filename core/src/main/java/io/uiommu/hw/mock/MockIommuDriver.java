@@ -1,0 +1,117 @@
+package io.uiommu.hw.mock;
+
+import io.uiommu.iommu.IommuDevice;
+import io.uiommu.iommu.IommuDomain;
+import io.uiommu.iommu.IommuDriver;
+import io.uiommu.iommu.UserData;
+import io.uiommu.iommufd.Errno;
+import io.uiommu.iommufd.IommufdException;
+import io.uiommu.mem.PhysicalMemory;
+
+import java.util.BitSet;
+
+/**
+ * The kernel selftest's mock IOMMU (drivers/iommu/iommufd/selftest.c): paging domains with a
+ * 2 KiB I/O page over the aperture [16 MiB, 2 GiB), optional dirty tracking, nested domains whose
+ * "IOTLB" is four words the user invalidates, and a blocking domain.
+ *
+ * <p>Locking: device ids under this object's monitor; domains document their own.
+ */
+public final class MockIommuDriver implements IommuDriver {
+    public static final long MOCK_APERTURE_START = 1L << 24;
+    public static final long MOCK_APERTURE_LAST = (1L << 31) - 1;
+    public static final long MOCK_IO_PAGE_SIZE = PhysicalMemory.PAGE_SIZE / 2;
+    public static final long MOCK_HUGE_PAGE_SIZE = 512 * MOCK_IO_PAGE_SIZE;
+    public static final int IOMMU_HW_INFO_TYPE_SELFTEST = 0xfeedbeef;
+    public static final int IOMMU_HW_INFO_SELFTEST_REGVAL = 0xdeadbeef;
+    public static final int IOMMU_HWPT_DATA_SELFTEST = 0xdead;
+
+    static final int IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
+    static final int IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+
+    private final PhysicalMemory physical;
+    private final BitSet usedIds = new BitSet();
+    private final IommuDomain blocked = new IommuDomain(IommuDomain.Type.BLOCKED, this) {
+    };
+
+    public MockIommuDriver(PhysicalMemory physical) {
+        this.physical = physical;
+    }
+
+    @Override
+    public String name() {
+        return "mock";
+    }
+
+    public PhysicalMemory physical() {
+        return physical;
+    }
+
+    /** mock_dev_create: unknown flags are EINVAL. */
+    public synchronized MockDevice createDevice(int flags) {
+        if ((flags & ~(MockDevice.MOCK_FLAGS_DEVICE_NO_DIRTY | MockDevice.MOCK_FLAGS_DEVICE_HUGE_IOVA)) != 0) {
+            throw new IommufdException(Errno.EINVAL, "unknown mock device flags");
+        }
+        int id = usedIds.nextClearBit(0);
+        usedIds.set(id);
+        return new MockDevice(id, flags, this);
+    }
+
+    public synchronized void destroyDevice(MockDevice dev) {
+        usedIds.clear(Integer.parseInt(dev.name().substring("iommufd_mock".length())));
+    }
+
+    @Override
+    public boolean capable(IommuDevice dev, Cap cap) {
+        return switch (cap) {
+            case CACHE_COHERENCY -> true;
+            case DIRTY_TRACKING -> !((MockDevice) dev).noDirty();
+        };
+    }
+
+    @Override
+    public IommuDomain domainAllocUser(IommuDevice dev, int flags, IommuDomain parent, UserData data) {
+        MockDevice mdev = (MockDevice) dev;
+        if (parent == null) {
+            boolean dirty = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0;
+            if ((flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) != 0) {
+                throw new IommufdException(Errno.EOPNOTSUPP, "unsupported paging flags");
+            }
+            if (data != null || dirty && mdev.noDirty()) {
+                throw new IommufdException(Errno.EOPNOTSUPP, "mock paging domains take no data");
+            }
+            return new MockPagingDomain(this, mdev.hugeIova(), dirty);
+        }
+        if (data == null || data.type() != IOMMU_HWPT_DATA_SELFTEST || flags != 0) {
+            throw new IommufdException(Errno.EOPNOTSUPP, "nested mock domains need selftest data");
+        }
+        if (!(parent instanceof MockPagingDomain mockParent)) {
+            throw new IommufdException(Errno.EINVAL, "parent is not a mock paging domain");
+        }
+        byte[] cfg = data.copyStruct(IOMMU_HWPT_DATA_SELFTEST, 4, 4);
+        int iotlb = (cfg[0] & 0xff) | (cfg[1] & 0xff) << 8 | (cfg[2] & 0xff) << 16 | (cfg[3] & 0xff) << 24;
+        return new MockNestedDomain(this, mockParent, iotlb);
+    }
+
+    @Override
+    public IommuDomain blockedDomain() {
+        return blocked;
+    }
+
+    @Override
+    public void attachDev(IommuDomain domain, IommuDevice dev) {
+        if (domain.hasDirtyOps() && ((MockDevice) dev).noDirty()) {
+            throw new IommufdException(Errno.EINVAL, "device cannot track dirty pages");
+        }
+    }
+
+    @Override
+    public HwInfo hwInfo(IommuDevice dev) {
+        byte[] info = new byte[8];
+        int reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+        for (int i = 0; i < 4; i++) {
+            info[4 + i] = (byte) (reg >>> (8 * i));
+        }
+        return new HwInfo(IOMMU_HW_INFO_TYPE_SELFTEST, info);
+    }
+}

@@ -1,0 +1,49 @@
+package io.uiommu.iommu;
+
+import io.uiommu.iommufd.Errno;
+import io.uiommu.iommufd.IommufdException;
+import io.uiommu.mem.UserMemory;
+
+/**
+ * Vendor data a user passes by (type, pointer, length), such as HWPT_ALLOC's data: read only when
+ * the driver asks, with the kernel's copy rules (iommu_copy_struct_from_user).
+ */
+public record UserData(int type, UserMemory memory, long uptr, long length) {
+
+    /**
+     * Copies the vendor struct of {@code kernelSize} bytes: a shorter user struct is zero-filled but
+     * must reach {@code minSize}; a longer one is refused (6.12 does not accept newer user structs
+     * here); both EINVAL, as is another type; EFAULT for a bad pointer.
+     */
+    public byte[] copyStruct(int expectedType, int minSize, int kernelSize) {
+        if (type != expectedType) {
+            throw new IommufdException(Errno.EINVAL, "unexpected data type");
+        }
+        return copy(memory, uptr, length, minSize, kernelSize);
+    }
+
+    static byte[] copy(UserMemory memory, long uptr, long userSize, int minSize, int kernelSize) {
+        if (userSize < minSize || userSize > kernelSize) {
+            throw new IommufdException(Errno.EINVAL, "user data length " + userSize);
+        }
+        byte[] out = new byte[kernelSize];
+        memory.read(uptr, out, 0, (int) userSize);
+        return out;
+    }
+
+    /** E2BIG if any byte of a user range the kernel does not know is non-zero. */
+    public static void checkZeroTail(UserMemory memory, long va, long length) {
+        byte[] buf = new byte[(int) Math.min(length, 4096)];
+        while (length > 0) {
+            int n = (int) Math.min(length, buf.length);
+            memory.read(va, buf, 0, n);
+            for (int i = 0; i < n; i++) {
+                if (buf[i] != 0) {
+                    throw new IommufdException(Errno.E2BIG, "non-zero trailing bytes");
+                }
+            }
+            va += n;
+            length -= n;
+        }
+    }
+}

@@ -1,0 +1,256 @@
+package io.uiommu.iommufd;
+
+import io.uiommu.iommu.IommuDevice;
+import io.uiommu.iommu.IommuDriver;
+
+/**
+ * A device bound to a context (struct iommufd_device). Binding claims DMA ownership and holds an
+ * extra reference, so only the binding driver's unbind removes it (DESTROY is EBUSY). Attaching
+ * its RID to an IOAS finds or creates an auto domain; attaching to a HWPT uses that table.
+ *
+ * <p>Locking: guarded by the owning context's lock.
+ */
+public final class Device extends IommufdObject {
+    private final IommufdContext ctx;
+    private final IommuDevice dev;
+    private HwPagetable hwpt;
+
+    private Device(IommufdContext ctx, IommuDevice dev) {
+        super(ObjectType.DEVICE);
+        this.ctx = ctx;
+        this.dev = dev;
+    }
+
+    /** iommufd_device_bind: the device must be cache coherent and not owned by another user. */
+    public static Device bind(IommufdContext ctx, IommuDevice dev) {
+        if (!dev.driver().capable(dev, IommuDriver.Cap.CACHE_COHERENCY)) {
+            throw new IommufdException(Errno.EINVAL, "device is not cache coherent");
+        }
+        ctx.iommu().claimDmaOwner(dev);
+        try {
+            Device d = ctx.objects().add(id -> new Device(ctx, dev));
+            d.get();
+            return d;
+        } catch (RuntimeException e) {
+            ctx.iommu().releaseDmaOwner(dev);
+            throw e;
+        }
+    }
+
+    /** iommufd_device_unbind: detaches if needed and removes the object. */
+    public void unbind() {
+        if (hwpt != null) {
+            detach();
+        }
+        put();
+        ctx.objects().remove(this);
+    }
+
+    public IommuDevice iommuDevice() {
+        return dev;
+    }
+
+    public IommufdContext context() {
+        return ctx;
+    }
+
+    /** The HWPT the RID is attached to, or null. */
+    public HwPagetable hwpt() {
+        return hwpt;
+    }
+
+    @Override
+    protected void destroy() {
+        if (hwpt != null) {
+            detachInternal();
+        }
+        ctx.iommu().releaseDmaOwner(dev);
+    }
+
+    // ---- attach ----
+
+    /** iommufd_device_attach: returns the ID of the HWPT now used (the auto domain for an IOAS). */
+    public int attach(int ptId) {
+        int id = changePt(ptId, false);
+        get();
+        return id;
+    }
+
+    /** iommufd_device_replace: switch an attached RID to another IOAS or HWPT. */
+    public int replace(int ptId) {
+        return changePt(ptId, true);
+    }
+
+    /** iommufd_device_detach. */
+    public void detach() {
+        detachInternal();
+        put();
+    }
+
+    private void detachInternal() {
+        HwPagetable old = hwpt;
+        ctx.iommu().detachDevice(dev);
+        if (old.fault != null) {
+            old.fault.autoRespond(this);
+        }
+        if (old instanceof HwptPaging p) {
+            p.ioas().iopt().removeReserved(dev);
+        }
+        hwpt = null;
+        putHwpt(old);
+    }
+
+    private int changePt(int ptId, boolean replace) {
+        IommufdObject pt = ctx.objects().find(ptId);
+        if (pt == null) {
+            throw new IommufdException(Errno.ENOENT, "no object " + ptId);
+        }
+        return switch (pt) {
+            case HwPagetable h -> {
+                if (replace) {
+                    doReplace(h);
+                } else {
+                    doAttach(h);
+                }
+                yield h.id();
+            }
+            case Ioas ioas -> autoGetDomain(ioas, replace);
+            default -> throw new IommufdException(Errno.EINVAL, "object " + ptId + " is not an IOAS or HWPT");
+        };
+    }
+
+    /** iommufd_hw_pagetable_attach. */
+    void doAttach(HwPagetable target) {
+        if (hwpt != null && hwpt != target) {
+            throw new IommufdException(Errno.EINVAL, "device is attached elsewhere");
+        }
+        HwptPaging paging = pagingOf(target);
+        if (paging != null) {
+            enforceReservedRegions(paging.ioas().iopt());
+        }
+        if (hwpt == null) {
+            try {
+                ctx.iommu().attachDevice(dev, target.domain());
+            } catch (RuntimeException e) {
+                if (paging != null) {
+                    paging.ioas().iopt().removeReserved(dev);
+                }
+                throw e;
+            }
+            hwpt = target;
+        }
+        target.get();
+    }
+
+    /** Undoes {@link #doAttach} of a HWPT whose creation failed afterwards. */
+    void abortAttach(HwPagetable target) {
+        ctx.iommu().detachDevice(dev);
+        HwptPaging paging = pagingOf(target);
+        if (paging != null) {
+            paging.ioas().iopt().removeReserved(dev);
+        }
+        hwpt = null;
+        target.put();
+    }
+
+    private void doReplace(HwPagetable target) {
+        if (hwpt == null) {
+            throw new IommufdException(Errno.EINVAL, "device is not attached");
+        }
+        if (target == hwpt) {
+            return;
+        }
+        HwPagetable old = hwpt;
+        HwptPaging newPaging = pagingOf(target);
+        HwptPaging oldPaging = pagingOf(old);
+        boolean newIoas = newPaging != null && (oldPaging == null || oldPaging.ioas() != newPaging.ioas());
+        if (newIoas) {
+            enforceReservedRegions(newPaging.ioas().iopt());
+        }
+        try {
+            ctx.iommu().attachDevice(dev, target.domain());
+        } catch (RuntimeException e) {
+            if (newIoas) {
+                newPaging.ioas().iopt().removeReserved(dev);
+            }
+            throw e;
+        }
+        if (old.fault != null) {
+            old.fault.autoRespond(this);
+        }
+        if (oldPaging != null && (newPaging == null || newPaging.ioas() != oldPaging.ioas())) {
+            oldPaging.ioas().iopt().removeReserved(dev);
+        }
+        hwpt = target;
+        target.get();
+        putHwpt(old);
+    }
+
+    private void enforceReservedRegions(IoPagetable iopt) {
+        int added = 0;
+        try {
+            for (IommuDriver.ResvRegion r : dev.driver().resvRegions(dev)) {
+                iopt.reserve(r.start(), r.start() + r.length() - 1, dev);
+                added++;
+            }
+        } catch (RuntimeException e) {
+            if (added > 0) {
+                iopt.removeReserved(dev);
+            }
+            throw e;
+        }
+    }
+
+    /** iommufd_device_auto_get_domain: reuse a compatible auto domain of the IOAS or make one. */
+    private int autoGetDomain(Ioas ioas, boolean replace) {
+        for (HwptPaging p : ioas.hwpts()) {
+            if (!p.autoDomain()) {
+                continue;
+            }
+            try {
+                if (replace) {
+                    doReplace(p);
+                } else {
+                    doAttach(p);
+                }
+                return p.id();
+            } catch (IommufdException e) {
+                if (e.errno() != Errno.EINVAL) {
+                    throw e;
+                }
+            }
+        }
+        ObjectTable table = ctx.objects();
+        int id = table.reserve();
+        HwptPaging p;
+        try {
+            p = HwptPaging.allocate(ctx, ioas, this, 0, null, !replace, true);
+        } catch (RuntimeException e) {
+            table.abort(id);
+            throw e;
+        }
+        if (replace) {
+            try {
+                doReplace(p);
+            } catch (RuntimeException e) {
+                table.abort(id);
+                p.destroy();
+                throw e;
+            }
+        }
+        table.finalize(id, p);
+        return id;
+    }
+
+    /** iommufd_hw_pagetable_put: an auto domain goes away with its last device. */
+    private void putHwpt(HwPagetable h) {
+        h.put();
+        if (h instanceof HwptPaging p && p.autoDomain() && p.users() == 1) {
+            ctx.objects().remove(p);
+        }
+    }
+
+    private static HwptPaging pagingOf(HwPagetable h) {
+        return h instanceof HwptPaging p ? p : null;
+    }
+}

@@ -1,0 +1,86 @@
+package io.uiommu.iommufd;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+
+/**
+ * An I/O page fault queue (struct iommufd_fault). HWPTs allocated with its ID deliver the page
+ * requests of their devices here; user space reads them through the fault fd and answers. Faults
+ * still pending when a device leaves such a HWPT are answered INVALID, as the kernel does.
+ *
+ * <p>Locking: guarded by the owning context's lock.
+ */
+public final class Fault extends IommufdObject {
+    /** A page request group as queued (one iommu_hwpt_pgfault record per request). */
+    public record PageRequest(Device device, int flags, int pasid, int grpid, int perm, long addr) {
+    }
+
+    private final ArrayDeque<PageRequest> deliver = new ArrayDeque<>();
+    private final java.util.TreeMap<Integer, PageRequest> responses = new java.util.TreeMap<>();
+    private int autoResponses;
+
+    public Fault() {
+        super(ObjectType.FAULT);
+    }
+
+    /** Queues a page request from a device attached to a HWPT of this queue. */
+    public void report(PageRequest request) {
+        deliver.add(request);
+    }
+
+    public ArrayDeque<PageRequest> pending() {
+        return deliver;
+    }
+
+    /** Requests read by user space and not yet answered, by cookie. */
+    public java.util.Map<Integer, PageRequest> awaitingResponse() {
+        return responses;
+    }
+
+    /** Moves the oldest queued request to the awaiting-response set; returns its new cookie (lowest free from 1). */
+    public int deliverNext() {
+        PageRequest r = deliver.removeFirst();
+        int cookie = 1;
+        for (Integer used : responses.keySet()) {
+            if (used != cookie) {
+                break;
+            }
+            cookie++;
+        }
+        responses.put(cookie, r);
+        return cookie;
+    }
+
+    /** Takes the answer for a cookie; false when no request waits under it. */
+    public boolean respond(int cookie) {
+        return responses.remove(cookie) != null;
+    }
+
+    /** How many requests were answered INVALID on the device's behalf. */
+    public int autoResponses() {
+        return autoResponses;
+    }
+
+    /** iommufd_auto_response_faults: drop what a detaching device still has queued or unanswered. */
+    void autoRespond(Device device) {
+        for (Iterator<PageRequest> it = deliver.iterator(); it.hasNext();) {
+            if (it.next().device() == device) {
+                it.remove();
+                autoResponses++;
+            }
+        }
+        for (Iterator<PageRequest> it = responses.values().iterator(); it.hasNext();) {
+            if (it.next().device() == device) {
+                it.remove();
+                autoResponses++;
+            }
+        }
+    }
+
+    @Override
+    protected void destroy() {
+        autoResponses += deliver.size() + responses.size();
+        deliver.clear();
+        responses.clear();
+    }
+}

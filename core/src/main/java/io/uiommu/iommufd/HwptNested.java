@@ -1,0 +1,48 @@
+package io.uiommu.iommufd;
+
+import io.uiommu.iommu.IommuDomain;
+import io.uiommu.iommu.UserData;
+
+/** A user-owned stage-1 table nested over a kernel-owned parent (struct iommufd_hwpt_nested). */
+public final class HwptNested extends HwPagetable {
+    private final HwptPaging parent;
+
+    HwptNested(IommuDomain domain, HwptPaging parent) {
+        super(ObjectType.HWPT_NESTED, domain);
+        this.parent = parent;
+        parent.get();
+    }
+
+    public static final int IOMMU_HWPT_FAULT_ID_VALID = 1 << 2;
+
+    /**
+     * iommufd_hwpt_nested_alloc: a user-owned table over a manually allocated NEST_PARENT of the
+     * same IOMMU. Only FAULT_ID_VALID may be set; data is mandatory.
+     */
+    static HwptNested allocate(HwptPaging parent, Device idev, int flags, UserData data) {
+        var dev = idev.iommuDevice();
+        if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) != 0 || data.length() == 0) {
+            throw new IommufdException(Errno.EOPNOTSUPP, "unsupported nested HWPT flags or no data");
+        }
+        if (parent.autoDomain() || !parent.nestParent() || parent.domain().driver() != dev.driver()) {
+            throw new IommufdException(Errno.EINVAL, "parent is not a nesting parent of this IOMMU");
+        }
+        IommuDomain domain = dev.driver().domainAllocUser(dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+                parent.domain(), data);
+        if (domain.type() != IommuDomain.Type.NESTED || domain.cacheInvalidator() == null) {
+            domain.free();
+            throw new IommufdException(Errno.EINVAL, "driver returned no nested domain");
+        }
+        return new HwptNested(domain, parent);
+    }
+
+    public HwptPaging parent() {
+        return parent;
+    }
+
+    @Override
+    protected void destroy() {
+        destroyCommon();
+        parent.put();
+    }
+}

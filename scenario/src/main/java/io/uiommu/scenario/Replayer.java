@@ -1,0 +1,486 @@
+package io.uiommu.scenario;
+
+import io.uiommu.iommufd.IommufdContext;
+import io.uiommu.iommufd.IommufdException;
+import io.uiommu.iommufd.IommufdObject;
+import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.proc.SimulatedProcess;
+import io.uiommu.proc.UserProcess;
+import io.uiommu.uapi.DevIommu;
+
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Replays a scenario on a fresh machine (a {@link DevIommu} with the mock IOMMU) and one simulated
+ * process, "main", plus any it forks. Every step runs even after a failure, so one replay reports
+ * every mismatch; a step that needs a variable a failed step did not set is skipped, not failed.
+ * At the end every live process exits, which closes its files and releases what they hold.
+ */
+public final class Replayer {
+    /** The process a replay starts in. */
+    public static final String MAIN_PROCESS = "main";
+    /** The largest mapping replay makes (the simulated page table costs 8 bytes a page). */
+    private static final long MAX_MMAP = 16L << 30;
+    /** Reads and writes of user memory go in chunks of this size. */
+    private static final int CHUNK = 1 << 20;
+
+    /** What a replay runs against: /dev/iommu on a machine. Tests substitute their own. */
+    interface Machine {
+        PhysicalMemory physical();
+
+        int open(UserProcess p);
+
+        IommufdContext context(UserProcess p, int fd);
+    }
+
+    private static final class DevIommuMachine implements Machine {
+        private final DevIommu dev = new DevIommu();
+
+        public PhysicalMemory physical() {
+            return dev.physical();
+        }
+
+        public int open(UserProcess p) {
+            return dev.open(p);
+        }
+
+        public IommufdContext context(UserProcess p, int fd) {
+            return DevIommu.contextOf(p, fd);
+        }
+    }
+
+    private final Supplier<Machine> machines;
+    private StepListener listener = o -> {
+    };
+
+    public Replayer() {
+        this(DevIommuMachine::new);
+    }
+
+    Replayer(Supplier<Machine> machines) {
+        this.machines = machines;
+    }
+
+    /** Sets who sees each step's outcome as it happens. */
+    public Replayer onStep(StepListener l) {
+        this.listener = l;
+        return this;
+    }
+
+    public ReplayResult replay(Scenario scenario) {
+        return new Run(scenario, machines.get()).execute();
+    }
+
+    /** A process of the replay and its scratch memory. */
+    private static final class Proc {
+        final String name;
+        final SimulatedProcess process;
+        final String parent;
+        final ScratchArea scratch;
+        boolean exited;
+
+        Proc(String name, SimulatedProcess process, String parent, ScratchArea scratch) {
+            this.name = name;
+            this.process = process;
+            this.parent = parent;
+            this.scratch = scratch;
+        }
+    }
+
+    /** The verdict of a step that ran to its end. */
+    private record Done(StepOutcome.Status status, String detail) {
+        static Done pass(String detail) {
+            return new Done(StepOutcome.Status.PASS, detail);
+        }
+    }
+
+    /** One replay of one scenario. */
+    private final class Run {
+        private final Scenario scenario;
+        private final Machine machine;
+        private final Map<String, Proc> procs = new LinkedHashMap<>();
+        private final Variables vars = new Variables();
+        private final List<StepOutcome> outcomes = new ArrayList<>();
+        private Proc current;
+        private String label;
+        private int line;
+
+        Run(Scenario scenario, Machine machine) {
+            this.scenario = scenario;
+            this.machine = machine;
+            current = new Proc(MAIN_PROCESS, new SimulatedProcess(machine.physical()), null, new ScratchArea());
+            procs.put(MAIN_PROCESS, current);
+        }
+
+        ReplayResult execute() {
+            long t0 = System.nanoTime();
+            int steps = 0;
+            for (Scenario.Entry e : scenario.entries()) {
+                line = e.line();
+                Step step = e.step();
+                StepOutcome o = runOne(step);
+                if (o.status() != StepOutcome.Status.NOTE) {
+                    steps++;
+                }
+                record(o);
+            }
+            teardown();
+            return new ReplayResult(scenario.source(), steps, outcomes, System.nanoTime() - t0);
+        }
+
+        private void record(StepOutcome o) {
+            outcomes.add(o);
+            listener.onStep(o);
+        }
+
+        private StepOutcome runOne(Step step) {
+            String what = Replayer.describe(step);
+            Done d;
+            try {
+                d = run(step);
+            } catch (ReplayStop stop) {
+                d = new Done(stop.skip ? StepOutcome.Status.SKIP : StepOutcome.Status.FAIL, stop.getMessage());
+            } catch (IommufdException e) {
+                // Memory access of a step (write, read) that faulted, or a bad fd in dup.
+                d = new Done(StepOutcome.Status.FAIL, e.errno().name() + ": " + e.getMessage());
+            } catch (IllegalArgumentException e) {
+                d = new Done(StepOutcome.Status.FAIL, e.getMessage());
+            } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+                d = new Done(StepOutcome.Status.FAIL, "internal error: " + e);
+            }
+            if (d.status() != StepOutcome.Status.PASS && d.status() != StepOutcome.Status.NOTE) {
+                String why = "line " + line + (d.status() == StepOutcome.Status.TOLERATED ? " got a tolerated errno"
+                        : d.status() == StepOutcome.Status.SKIP ? " was skipped" : " failed");
+                for (String v : StepNames.defines(step)) {
+                    vars.unset(v, why);
+                }
+            }
+            return new StepOutcome(scenario.source(), line, label, what, d.status(), d.detail());
+        }
+
+        private Done run(Step step) {
+            return switch (step) {
+                case Step.Comment c -> new Done(StepOutcome.Status.NOTE, c.text());
+                case Step.Label l -> {
+                    label = l.name();
+                    yield new Done(StepOutcome.Status.NOTE, null);
+                }
+                case Step.Open o -> {
+                    int fd = machine.open(process());
+                    vars.set(o.as(), fd);
+                    yield Done.pass("fd " + fd);
+                }
+                case Step.Close c -> {
+                    long ret = process().close(fd(c.fd()));
+                    yield judge(ret, c.expect() == null ? Expect.SUCCESS : c.expect());
+                }
+                case Step.Dup d -> {
+                    int fd = process().fds().dup(fd(d.fd()));
+                    vars.set(d.as(), fd);
+                    yield Done.pass("fd " + fd);
+                }
+                case Step.Mmap m -> mmap(m);
+                case Step.Munmap m -> {
+                    long addr = eval(m.addr());
+                    long len = eval(m.length());
+                    if (len <= 0 || (addr & (SimulatedProcess.PAGE_SIZE - 1)) != 0) {
+                        throw ReplayStop.fail("munmap needs a page-aligned address and a positive length");
+                    }
+                    process().munmap(addr, len);
+                    current.scratch.clobbered(addr, len);
+                    yield Done.pass(null);
+                }
+                case Step.Write w -> write(w);
+                case Step.Read r -> read(r);
+                case Step.Ioctl i -> ioctl(i);
+                case Step.Fork f -> {
+                    Proc parent = current;
+                    SimulatedProcess child = parent.process.fork();
+                    procs.put(f.as(), new Proc(f.as(), child, parent.name, parent.scratch.copy()));
+                    yield Done.pass("pid " + child.pid());
+                }
+                case Step.SwitchProcess s -> {
+                    Proc p = procs.get(s.to());
+                    if (p == null || p.exited) {
+                        throw ReplayStop.fail("process " + s.to() + (p == null ? " does not exist" : " has exited"));
+                    }
+                    current = p;
+                    yield Done.pass(null);
+                }
+                case Step.Exit x -> exit(x);
+                case Step.ExpectObjects e -> expectObjects(e);
+            };
+        }
+
+        private SimulatedProcess process() {
+            if (current == null || current.exited) {
+                throw ReplayStop.fail("no current process: it exited (switch_process to a live one)");
+            }
+            return current.process;
+        }
+
+        private long eval(Value v) {
+            return v.evaluate(vars);
+        }
+
+        private int fd(Value v) {
+            long fd = eval(v);
+            // The kernel takes the fd as an unsigned int and finds no file above its table: EBADF.
+            return fd < 0 || fd > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) fd;
+        }
+
+        private Done mmap(Step.Mmap m) {
+            long len = eval(m.length());
+            if (len <= 0 || len > MAX_MMAP) {
+                throw ReplayStop.fail("mmap length " + Format.number(len) + " is not in 1.." + (MAX_MMAP >> 30) + " GiB");
+            }
+            int prot = switch (m.prot()) {
+                case "r" -> SimulatedProcess.PROT_READ;
+                case "w" -> SimulatedProcess.PROT_WRITE;
+                case "none" -> 0;
+                default -> SimulatedProcess.PROT_READ | SimulatedProcess.PROT_WRITE;
+            };
+            long va;
+            if (m.addr() != null) {
+                va = eval(m.addr());
+                if (va <= 0 || (va & (SimulatedProcess.PAGE_SIZE - 1)) != 0) {
+                    throw ReplayStop.fail("mmap addr " + Format.number(va) + " is not a non-zero page-aligned address");
+                }
+                process().mmapFixed(va, len, prot, m.shared());
+                current.scratch.clobbered(va, len);
+            } else {
+                va = process().mmap(len, prot, m.shared());
+            }
+            vars.set(m.as(), va);
+            return Done.pass("0x" + Long.toHexString(va));
+        }
+
+        private Done write(Step.Write w) {
+            long addr = eval(w.addr());
+            if (w.hex() != null) {
+                byte[] b = HexFormat.of().parseHex(w.hex());
+                process().write(addr, b, 0, b.length);
+                return Done.pass(b.length + " bytes");
+            }
+            long len = eval(w.length());
+            byte fill = (byte) IoctlCall.fit(eval(w.fill()), 1, "fill");
+            if (len < 0) {
+                throw ReplayStop.fail("negative length");
+            }
+            byte[] chunk = new byte[(int) Math.min(len, CHUNK)];
+            java.util.Arrays.fill(chunk, fill);
+            for (long done = 0; done < len; done += chunk.length) {
+                process().write(addr + done, chunk, 0, (int) Math.min(chunk.length, len - done));
+            }
+            return Done.pass(len + " bytes");
+        }
+
+        private Done read(Step.Read r) {
+            long addr = eval(r.addr());
+            long len = eval(r.length());
+            if (len < 0) {
+                throw ReplayStop.fail("negative length");
+            }
+            byte[] want = r.expectHex() == null ? null : HexFormat.of().parseHex(r.expectHex());
+            if (want != null && want.length != len) {
+                throw ReplayStop.fail("expect_hex has " + want.length + " bytes but length is " + len);
+            }
+            byte fill = r.expectFill() == null ? 0 : (byte) IoctlCall.fit(eval(r.expectFill()), 1, "expect_fill");
+            byte[] chunk = new byte[(int) Math.min(len, CHUNK)];
+            long firstBad = -1;
+            long bad = 0;
+            int gotAtFirst = 0;
+            for (long done = 0; done < len; done += chunk.length) {
+                int n = (int) Math.min(chunk.length, len - done);
+                process().read(addr + done, chunk, 0, n);
+                for (int i = 0; i < n; i++) {
+                    byte expected = want != null ? want[(int) (done + i)] : fill;
+                    if (chunk[i] != expected) {
+                        if (firstBad < 0) {
+                            firstBad = done + i;
+                            gotAtFirst = chunk[i] & 0xff;
+                        }
+                        bad++;
+                    }
+                }
+            }
+            if (firstBad >= 0) {
+                int expectedAtFirst = (want != null ? want[(int) firstBad] : fill) & 0xff;
+                throw ReplayStop.fail(String.format("at offset %s: expected %02x, got %02x (%d of %d bytes differ)",
+                        Format.number(firstBad), expectedAtFirst, gotAtFirst, bad, len));
+            }
+            return Done.pass(len + " bytes match");
+        }
+
+        private Done exit(Step.Exit x) {
+            Proc p = x.process() == null ? current : procs.get(x.process());
+            if (p == null || p.exited) {
+                throw ReplayStop.fail("process " + (p == null ? x.process() : p.name) + " has already exited");
+            }
+            p.exited = true;
+            p.process.exit();
+            if (p == current) {
+                Proc parent = p.parent == null ? null : procs.get(p.parent);
+                current = parent != null && !parent.exited ? parent : null;
+            }
+            return Done.pass(current == null ? "no process left to run in" : "now in " + current.name);
+        }
+
+        /** Compares a raw syscall result with an expectation (ret and errno only). */
+        private Done judge(long ret, Expect x) {
+            String problem = mismatch(ret, x);
+            if (problem != null) {
+                throw ReplayStop.fail(problem);
+            }
+            return Done.pass(Format.result(ret));
+        }
+
+        private String mismatch(long ret, Expect x) {
+            if (x.errno() != null) {
+                return ret == -x.errno().value() ? null : "expected errno " + x.errno().name() + ", got " + Format.result(ret);
+            }
+            if (x.ret() != null) {
+                long want = eval(x.ret());
+                return ret == want ? null : "expected ret " + want + ", got " + Format.result(ret);
+            }
+            return ret >= 0 ? null : "expected success, got " + Format.result(ret);
+        }
+
+        private Done ioctl(Step.Ioctl s) {
+            SimulatedProcess p = process();
+            StepReader.Command c = StepReader.command(s.cmd());
+            int fd = fd(s.fd());
+            long ret;
+            IoctlCall.Result res = null;
+            if (s.arg() != null) {
+                ret = p.ioctl(fd, c.code(), eval(s.arg()));
+            } else if (c.struct() == null) {
+                ret = p.ioctl(fd, c.code(), 0);
+            } else {
+                res = IoctlCall.run(p, current.scratch, fd, c.code(), c.struct(), s.args(), s.tailHex(), vars);
+                ret = res.ret();
+            }
+
+            String problem = mismatch(ret, s.expect());
+            if (problem != null) {
+                if (ret < 0 && s.tolerate().stream().anyMatch(e -> e.value() == -ret)) {
+                    return new Done(StepOutcome.Status.TOLERATED, "tolerated " + Format.result(ret));
+                }
+                throw ReplayStop.fail(problem);
+            }
+
+            List<String> wrong = new ArrayList<>();
+            for (Map.Entry<String, Value> f : s.expect().fields().entrySet()) {
+                FieldPath path = FieldPath.resolve(c.struct(), s.args(), f.getKey());
+                long want = IoctlCall.fit(eval(f.getValue()), path.width(), "expected " + f.getKey());
+                long got = res.read(path);
+                if (got != want) {
+                    wrong.add(f.getKey() + ": expected " + Format.number(want) + ", got " + Format.number(got));
+                }
+            }
+            if (!wrong.isEmpty()) {
+                throw ReplayStop.fail(String.join("; ", wrong) + (ret == 0 ? "" : " (" + Format.result(ret) + ")"));
+            }
+
+            StringBuilder detail = new StringBuilder(Format.result(ret));
+            for (Map.Entry<String, String> sv : s.save().entrySet()) {
+                long v = sv.getKey().equals("ret") ? ret
+                        : res.read(FieldPath.resolve(c.struct(), s.args(), sv.getKey()));
+                vars.set(sv.getValue(), v);
+                detail.append(", $").append(sv.getValue()).append(" = ").append(Format.number(v));
+            }
+            return Done.pass(detail.toString());
+        }
+
+        private Done expectObjects(Step.ExpectObjects e) {
+            int fd = fd(e.fd());
+            IommufdContext ctx;
+            try {
+                ctx = machine.context(process(), fd);
+            } catch (IommufdException notOpen) {
+                ctx = null;
+            }
+            if (ctx == null) {
+                throw ReplayStop.fail("fd " + fd + " is not an open /dev/iommu");
+            }
+            List<IommufdObject> live;
+            synchronized (ctx) {
+                live = ctx.objects().objects();
+            }
+            List<String> wrong = new ArrayList<>();
+            if (e.count() != null && live.size() != eval(e.count())) {
+                wrong.add("expected " + eval(e.count()) + " objects, got " + live.size());
+            }
+            if (e.ids() != null) {
+                List<Long> want = e.ids().stream().map(this::eval).toList();
+                List<Long> got = live.stream().map(o -> (long) o.id()).toList();
+                if (!want.equals(got)) {
+                    wrong.add("expected IDs " + want + ", got " + got);
+                }
+            }
+            if (e.types() != null) {
+                for (Map.Entry<String, Value> t : e.types().entrySet()) {
+                    long want = eval(t.getValue());
+                    long got = live.stream().filter(o -> o.type().name().equals(t.getKey())).count();
+                    if (want != got) {
+                        wrong.add("expected " + want + " " + t.getKey() + ", got " + got);
+                    }
+                }
+            }
+            String list = liveObjects(live);
+            if (!wrong.isEmpty()) {
+                throw ReplayStop.fail(String.join("; ", wrong) + " (live: " + list + ")");
+            }
+            return Done.pass(list);
+        }
+
+        private String liveObjects(List<IommufdObject> live) {
+            if (live.isEmpty()) {
+                return "none";
+            }
+            StringBuilder b = new StringBuilder();
+            for (IommufdObject o : live) {
+                if (!b.isEmpty()) {
+                    b.append(", ");
+                }
+                b.append(o.id()).append(' ').append(o.type());
+            }
+            return b.toString();
+        }
+
+        /** Every live process exits, children first, so files close and pins go as in a real exit. */
+        private void teardown() {
+            List<Proc> alive = new ArrayList<>(procs.values());
+            java.util.Collections.reverse(alive);
+            for (Proc p : alive) {
+                if (p.exited) {
+                    continue;
+                }
+                try {
+                    p.exited = true;
+                    p.process.exit();
+                } catch (RuntimeException | StackOverflowError err) {
+                    record(new StepOutcome(scenario.source(), 0, null, "teardown",
+                            StepOutcome.Status.FAIL, "exit of process " + p.name + ": internal error: " + err));
+                }
+            }
+        }
+    }
+
+    /** A step in short, for reports: "ioctl IOMMU_IOAS_MAP", "mmap", "exit child". */
+    static String describe(Step step) {
+        return switch (step) {
+            case Step.Ioctl i -> "ioctl " + i.cmd();
+            case Step.Exit x -> x.process() == null ? "exit" : "exit " + x.process();
+            case Step.Fork f -> "fork " + f.as();
+            case Step.SwitchProcess s -> "switch_process " + s.to();
+            case Step.Label l -> "label " + l.name();
+            default -> step.kind();
+        };
+    }
+}

@@ -1,0 +1,20 @@
+package io.uiommu.scenario;
+
+/**
+ * The optional first line of a scenario: {@code {"uiommu_scenario": 1, "platform": "mock",
+ * "description": "..."}}. The version says how to read the rest; a reader refuses versions it does
+ * not know rather than guess.
+ */
+public record ScenarioHeader(int version, String platform, String description) {
+    /** The format version this code reads and writes. */
+    public static final int VERSION = 1;
+
+    /** The only platform replay builds so far: the kernel selftest's mock IOMMU. */
+    public static final String MOCK = "mock";
+
+    public static final ScenarioHeader DEFAULT = new ScenarioHeader(VERSION, MOCK, null);
+
+    public static ScenarioHeader describing(String description) {
+        return new ScenarioHeader(VERSION, MOCK, description);
+    }
+}

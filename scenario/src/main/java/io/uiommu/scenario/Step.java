@@ -1,0 +1,156 @@
+package io.uiommu.scenario;
+
+import io.uiommu.iommufd.Errno;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One line of a scenario: what a process does (open, mmap, ioctl...) and what it must observe. The
+ * records hold values as written, so that reading and writing a file round-trips; replay evaluates
+ * them when the step runs. Variable names are stored without the {@code $}.
+ */
+public sealed interface Step {
+    /** The {@code "step"} member that names this kind of step. */
+    String kind();
+
+    /** open("/dev/iommu") in the current process; the fd number goes into variable {@code as}. */
+    record Open(String as) implements Step {
+        public String kind() {
+            return "open";
+        }
+    }
+
+    /** close(fd); {@code expect} null means it must succeed (an errno such as EBADF may be expected). */
+    record Close(Value fd, Expect expect) implements Step {
+        public String kind() {
+            return "close";
+        }
+    }
+
+    /** dup(fd) into variable {@code as}: both numbers then refer to one open file. */
+    record Dup(Value fd, String as) implements Step {
+        public String kind() {
+            return "dup";
+        }
+    }
+
+    /**
+     * Anonymous mmap of {@code length} bytes (rounded up to pages), at {@code addr} with MAP_FIXED if
+     * given. prot is "rw", "r", "w" or "none"; shared mappings stay shared with forked children.
+     */
+    record Mmap(Value length, String as, Value addr, String prot, boolean shared) implements Step {
+        public Mmap {
+            prot = prot == null ? "rw" : prot;
+        }
+
+        public String kind() {
+            return "mmap";
+        }
+    }
+
+    record Munmap(Value addr, Value length) implements Step {
+        public String kind() {
+            return "munmap";
+        }
+    }
+
+    /** Writes user memory: the bytes of {@code hex}, or {@code length} bytes of value {@code fill}. */
+    record Write(Value addr, String hex, Value fill, Value length) implements Step {
+        public String kind() {
+            return "write";
+        }
+    }
+
+    /** Reads {@code length} bytes of user memory and compares them with {@code expectHex} or with {@code expectFill}. */
+    record Read(Value addr, Value length, String expectHex, Value expectFill) implements Step {
+        public String kind() {
+            return "read";
+        }
+    }
+
+    /**
+     * One ioctl. With a struct command, {@code args} sets fields by kernel name (absent fields are zero,
+     * {@code size}/{@code argsz} default to sizeof), {@code tailHex} adds raw bytes right after the
+     * struct. {@code arg} instead passes an integer (VFIO_CHECK_EXTENSION) or a raw pointer. {@code save}
+     * maps an output field path, or "ret", to a variable name. {@code tolerate} lists errnos accepted in
+     * place of the expectation (their outputs are not checked or saved).
+     */
+    record Ioctl(Value fd, String cmd, Map<String, Arg> args, Value arg, String tailHex, Expect expect,
+            Map<String, String> save, List<Errno> tolerate) implements Step {
+        public Ioctl {
+            args = args == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(args));
+            save = save == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(save));
+            tolerate = tolerate == null ? List.of() : List.copyOf(tolerate);
+            expect = expect == null ? Expect.SUCCESS : expect;
+        }
+
+        /** An ioctl with struct arguments that must succeed. */
+        public static Ioctl of(Value fd, String cmd, Map<String, Arg> args) {
+            return new Ioctl(fd, cmd, args, null, null, Expect.SUCCESS, Map.of(), List.of());
+        }
+
+        public Ioctl expecting(Expect e) {
+            return new Ioctl(fd, cmd, args, arg, tailHex, e, save, tolerate);
+        }
+
+        public Ioctl saving(Map<String, String> s) {
+            return new Ioctl(fd, cmd, args, arg, tailHex, expect, s, tolerate);
+        }
+
+        public String kind() {
+            return "ioctl";
+        }
+    }
+
+    /** fork(): the child, named {@code as}, gets a copy of the current process's fds and memory. */
+    record Fork(String as) implements Step {
+        public String kind() {
+            return "fork";
+        }
+    }
+
+    /** Makes the named process ("main" is the first one) the one later steps run in. */
+    record SwitchProcess(String to) implements Step {
+        public String kind() {
+            return "switch_process";
+        }
+    }
+
+    /** The named process (the current one if null) exits: its fds close, its memory goes away. */
+    record Exit(String process) implements Step {
+        public String kind() {
+            return "exit";
+        }
+    }
+
+    /**
+     * Checks the live objects of the iommufd context behind {@code fd}: their number, their IDs (in
+     * order) and/or how many there are of each type. uiommu only: a kernel has no such call.
+     */
+    record ExpectObjects(Value fd, Value count, List<Value> ids, Map<String, Value> types) implements Step {
+        public ExpectObjects {
+            ids = ids == null ? null : List.copyOf(ids);
+            types = types == null ? null : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(types));
+        }
+
+        public String kind() {
+            return "expect_objects";
+        }
+    }
+
+    /** Does nothing; printed by verbose replay. */
+    record Comment(String text) implements Step {
+        public String kind() {
+            return "comment";
+        }
+    }
+
+    /** Names the section that follows; failure reports say which section a step was in. */
+    record Label(String name) implements Step {
+        public String kind() {
+            return "label";
+        }
+    }
+}

@@ -1,0 +1,7 @@
+package io.uiommu.scenario;
+
+/** Sees each step's outcome as replay goes (verbose output, progress). */
+@FunctionalInterface
+public interface StepListener {
+    void onStep(StepOutcome outcome);
+}

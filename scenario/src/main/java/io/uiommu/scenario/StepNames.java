@@ -1,0 +1,101 @@
+package io.uiommu.scenario;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** The variables a step reads and the ones it sets, for the reader's check and replay's skip logic. */
+final class StepNames {
+    private StepNames() {
+    }
+
+    static Set<String> uses(Step step) {
+        List<Value> values = new ArrayList<>();
+        switch (step) {
+            case Step.Close c -> {
+                values.add(c.fd());
+                if (c.expect() != null) {
+                    values.add(c.expect().ret());
+                }
+            }
+            case Step.Dup d -> values.add(d.fd());
+            case Step.Mmap m -> {
+                values.add(m.length());
+                values.add(m.addr());
+            }
+            case Step.Munmap m -> {
+                values.add(m.addr());
+                values.add(m.length());
+            }
+            case Step.Write w -> {
+                values.add(w.addr());
+                values.add(w.fill());
+                values.add(w.length());
+            }
+            case Step.Read r -> {
+                values.add(r.addr());
+                values.add(r.length());
+                values.add(r.expectFill());
+            }
+            case Step.Ioctl i -> {
+                values.add(i.fd());
+                values.add(i.arg());
+                args(i.args().values(), values);
+                values.add(i.expect().ret());
+                values.addAll(i.expect().fields().values());
+            }
+            case Step.ExpectObjects e -> {
+                values.add(e.fd());
+                values.add(e.count());
+                if (e.ids() != null) {
+                    values.addAll(e.ids());
+                }
+                if (e.types() != null) {
+                    values.addAll(e.types().values());
+                }
+            }
+            default -> {
+            }
+        }
+        Set<String> out = new LinkedHashSet<>();
+        for (Value v : values) {
+            if (v != null) {
+                out.addAll(v.variables());
+            }
+        }
+        return out;
+    }
+
+    private static void args(Collection<Arg> args, List<Value> out) {
+        for (Arg a : args) {
+            switch (a) {
+                case Arg.Scalar s -> out.add(s.value());
+                case Arg.Inline in -> out.addAll(in.values());
+                case Arg.StructArray sa -> {
+                    out.add(sa.count());
+                    for (Map<String, Arg> item : sa.items()) {
+                        args(item.values(), out);
+                    }
+                }
+                case Arg.IntegerArray ia -> {
+                    out.add(ia.count());
+                    out.addAll(ia.items());
+                }
+                case Arg.StructRef r -> args(r.fields().values(), out);
+            }
+        }
+    }
+
+    static Set<String> defines(Step step) {
+        return switch (step) {
+            case Step.Open o -> Set.of(o.as());
+            case Step.Dup d -> Set.of(d.as());
+            case Step.Mmap m -> Set.of(m.as());
+            case Step.Ioctl i -> new LinkedHashSet<>(i.save().values());
+            default -> Set.of();
+        };
+    }
+}
