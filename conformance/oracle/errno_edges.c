@@ -61,9 +61,7 @@ static const struct fdesc f_hwpt_alloc[] = { FD(iommu_hwpt_alloc, flags), FD(iom
 	FD(iommu_hwpt_alloc, data_len), FD(iommu_hwpt_alloc, data_uptr), FD(iommu_hwpt_alloc, fault_id),
 	FD(iommu_hwpt_alloc, __reserved2), END_F };
 static const struct fdesc f_hw_info[] = { FD(iommu_hw_info, flags), FD(iommu_hw_info, dev_id),
-	FD(iommu_hw_info, data_len), FD(iommu_hw_info, data_uptr),
-	FDN(iommu_hw_info, __reserved[0], "__reserved[0]"), FDN(iommu_hw_info, __reserved[1], "__reserved[1]"),
-	FDN(iommu_hw_info, __reserved[2], "__reserved[2]"), END_F };
+	FD(iommu_hw_info, data_len), FD(iommu_hw_info, data_uptr), FD(iommu_hw_info, __reserved), END_F };
 static const struct fdesc f_set_dirty[] = { FD(iommu_hwpt_set_dirty_tracking, flags),
 	FD(iommu_hwpt_set_dirty_tracking, hwpt_id), FD(iommu_hwpt_set_dirty_tracking, __reserved), END_F };
 static const struct fdesc f_get_dirty[] = { FD(iommu_hwpt_get_dirty_bitmap, hwpt_id),
@@ -183,6 +181,18 @@ static long raw(const struct sdesc *sd, unsigned char *b, unsigned tail, int arg
 	memcpy(in, b, sd->size + tail);
 	memcpy(&size, b, 4);
 	rc = sys_ioctl(fd, sd->cmd, arg_null ? NULL : b);
+	if (arg_null) {
+		/* the raw argument excludes args: a NULL struct pointer */
+		j_begin();
+		j_str("step", "ioctl");
+		j_fd("fd", fd);
+		j_str("cmd", sd->cmdname);
+		j_num("arg", 0);
+		j_open("expect");
+		j_str("errno", errno_name((int)-rc));
+		t_step_end();
+		return rc;
+	}
 	t_ioctl_begin(fd, sd->cmdname);
 	if (size != sd->size)
 		j_num("size", size);
@@ -191,7 +201,11 @@ static long raw(const struct sdesc *sd, unsigned char *b, unsigned tail, int arg
 
 		if (!v)
 			continue;
-		if (!strcmp(f->name, "op") && sd->cmd == IOMMU_TEST_CMD) {
+		if (sd->cmd == IOMMU_GET_HW_INFO && !strcmp(f->name, "__reserved")) {
+			/* u8 __reserved[3]: an inline array */
+			j_sep(f->name);
+			j_put("[%u,%u,%u]", in[f->off], in[f->off + 1], in[f->off + 2]);
+		} else if (!strcmp(f->name, "op") && sd->cmd == IOMMU_TEST_CMD) {
 			if (v == IOMMU_TEST_OP_ADD_RESERVED)
 				j_str("op", "IOMMU_TEST_OP_ADD_RESERVED");
 			else
@@ -207,8 +221,6 @@ static long raw(const struct sdesc *sd, unsigned char *b, unsigned tail, int arg
 	if (hook)
 		hook();
 	j_close();
-	if (arg_null)
-		j_num("arg", 0);
 	for (i = 0; i < tail; i++)
 		nz |= in[sd->size + i];
 	if (nz) {
@@ -721,21 +733,20 @@ static void raw_cmd(unsigned long cmd, int null_arg)
 	long rc;
 	char name[24];
 
-	memset(b, 0, sizeof(b));
-	b[0] = 16;
-	rc = sys_ioctl(fd, cmd, null_arg ? NULL : b);
+	(void)b;
+	memset((void *)BASE, 0, 64);
+	*(u32 *)BASE = 16;
+	rc = sys_ioctl(fd, cmd, null_arg ? NULL : (void *)BASE);
 	snprintf(name, sizeof(name), "0x%lx", cmd);
 	j_begin();
 	j_str("step", "ioctl");
 	j_fd("fd", fd);
 	j_str("cmd", name);
-	if (null_arg) {
+	/* no struct: the raw argument is NULL or the address of the zeroed buffer */
+	if (null_arg)
 		j_num("arg", 0);
-	} else {
-		j_open("args");
-		j_num("size", 16);
-		j_close();
-	}
+	else
+		j_str("arg", "$buf");
 	j_open("expect");
 	if (rc < 0)
 		j_str("errno", errno_name((int)-rc));
@@ -750,7 +761,14 @@ static void request_numbers(void)
 	unsigned long c;
 
 	t_comment("request numbers without a command: holes of the table, past its end, VFIO range");
-	t_comment("a command without a struct: the argument is a zeroed buffer of args.size bytes holding size");
+	t_comment("commands without a struct get the address of buf, whose first u32 (size) is 16");
+	{
+		j_begin();
+		j_str("step", "write");
+		j_str("addr", "$buf");
+		j_str("hex", "10000000");
+		j_end();
+	}
 	for (c = 0x3b8f; c <= 0x3b9f; c += 4)
 		raw_cmd(c, 0);
 	raw_cmd(0x3b9f, 0);

@@ -621,9 +621,18 @@ static long t_option(int fd, u32 option_id, u16 op, u32 object_id, u64 val, u64 
 	long rc = sys_ioctl(fd, IOMMU_OPTION, &c);
 
 	t_ioctl_begin(fd, "IOMMU_OPTION");
-	j_str("option_id", option_id == IOMMU_OPTION_HUGE_PAGES ? "IOMMU_OPTION_HUGE_PAGES" :
-		  option_id == IOMMU_OPTION_RLIMIT_MODE ? "IOMMU_OPTION_RLIMIT_MODE" : "?");
-	j_str("op", op == IOMMU_OPTION_OP_SET ? "IOMMU_OPTION_OP_SET" : "IOMMU_OPTION_OP_GET");
+	if (option_id == IOMMU_OPTION_HUGE_PAGES)
+		j_str("option_id", "IOMMU_OPTION_HUGE_PAGES");
+	else if (option_id == IOMMU_OPTION_RLIMIT_MODE)
+		j_str("option_id", "IOMMU_OPTION_RLIMIT_MODE");
+	else
+		j_num("option_id", option_id);
+	if (op == IOMMU_OPTION_OP_SET)
+		j_str("op", "IOMMU_OPTION_OP_SET");
+	else if (op == IOMMU_OPTION_OP_GET)
+		j_str("op", "IOMMU_OPTION_OP_GET");
+	else
+		j_num("op", op);
 	j_id("object_id", object_id);
 	if (op == IOMMU_OPTION_OP_SET || val)
 		j_num("val64", val);
