@@ -227,11 +227,12 @@ public final class IoPagetable {
         if (length == 0 || ge(length, Long.MAX_VALUE)) {
             throw new IommufdException(Errno.EOVERFLOW, "length too large to allocate");
         }
+        // roundup_pow_of_two may reach 2^63: compare unsigned.
         long alignment = Unsigned.roundUpPowerOfTwo(length);
         if (uptr != 0) {
-            alignment = Math.min(alignment, Long.lowestOneBit(uptr));
+            alignment = Unsigned.min(alignment, Long.lowestOneBit(uptr));
         }
-        if (alignment >= HPAGE_SIZE) {
+        if (ge(alignment, HPAGE_SIZE)) {
             alignment = HPAGE_SIZE;
         }
         if (alignment < iovaAlignment) {
