@@ -130,25 +130,12 @@ public final class IoPagetable {
     }
 
     /**
-     * The areas covering [iova, last] back to back (iopt_for_each_contig_area), or ENOENT-style
-     * null when a gap or an area still being created interrupts them.
+     * The areas covering [iova, last] back to back (iopt_for_each_contig_area), or null when a gap
+     * interrupts them before {@code last}.
      */
     List<IoptArea> contiguousAreas(long iova, long last) {
-        List<IoptArea> out = new ArrayList<>();
-        long cur = iova;
-        IoptArea a = firstArea(iova, last);
-        while (a != null) {
-            if (a.iova != cur && !(out.isEmpty() && lt(a.iova, cur))) {
-                return null;
-            }
-            out.add(a);
-            if (ge(a.last, last)) {
-                return out;
-            }
-            cur = a.last + 1;
-            a = nextArea(a, last);
-        }
-        return null;
+        List<IoptArea> run = contiguousAreasOrPartial(iova, last);
+        return !run.isEmpty() && ge(run.getLast().last, last) ? run : null;
     }
 
     // ---- IOVA allocation ----
