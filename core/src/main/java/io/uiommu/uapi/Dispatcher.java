@@ -21,22 +21,38 @@ import java.util.logging.Logger;
 public final class Dispatcher {
     private static final Logger LOG = Logger.getLogger(Dispatcher.class.getName());
 
+    private static final int IOMMUFD_CMD_BASE = 0x80;
+    /** IOMMU_TEST_CMD closes the 6.12 table (built with CONFIG_IOMMUFD_TEST). */
+    private static final int LAST_TABLE_NR = 0xa0;
+
     private Dispatcher() {
     }
 
     public static long ioctl(IommufdContext ctx, UserProcess caller, int request, long arg) {
         try {
             Ioctl op = Ioctl.ofCode(request);
-            if (op == null) {
+            int nr = request & 0xff;
+            if (nr < IOMMUFD_CMD_BASE || nr > LAST_TABLE_NR) {
+                // Outside the iommufd table: the VFIO compatibility handler, which knows exact codes only.
+                if (op == null || !op.isVfio()) {
+                    return -Errno.ENOTTY.value();
+                }
+                synchronized (ctx) {
+                    return VfioCompat.ioctl(ctx, caller, op, arg);
+                }
+            }
+            // Inside the table the kernel reads the size first, then matches the exact code.
+            int size = caller.memory().readInt(arg);
+            if (op == null || op.isVfio()) {
                 return -Errno.ENOTTY.value();
             }
             synchronized (ctx) {
-                if (op.isVfio()) {
-                    return VfioCompat.ioctl(ctx, caller, op, arg);
-                }
-                return dispatch(ctx, caller, op, arg);
+                return dispatch(ctx, caller, op, arg, size);
             }
         } catch (IommufdException e) {
+            if (LOG.isLoggable(Level.FINE)) {
+                LOG.fine("ioctl 0x" + Integer.toHexString(request) + ": " + e.errno() + " (" + e.getMessage() + ")");
+            }
             return -e.errno().value();
         } catch (RuntimeException | StackOverflowError e) {
             LOG.log(Level.SEVERE, "uiommu bug in ioctl 0x" + Integer.toHexString(request), e);
@@ -44,9 +60,8 @@ public final class Dispatcher {
         }
     }
 
-    private static long dispatch(IommufdContext ctx, UserProcess caller, Ioctl op, long arg) {
+    private static long dispatch(IommufdContext ctx, UserProcess caller, Ioctl op, long arg, int size) {
         UserMemory mem = caller.memory();
-        int size = mem.readInt(arg);
         if (Integer.compareUnsigned(size, op.minSize()) < 0) {
             throw new IommufdException(Errno.EINVAL, "size " + size + " below " + op.minSize());
         }

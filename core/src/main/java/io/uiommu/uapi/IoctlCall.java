@@ -26,10 +26,11 @@ public final class IoctlCall {
     private IoctlCall(Ioctl ioctl) {
         this.ioctl = ioctl;
         this.bytes = ByteBuffer.allocate(ioctl.struct().size()).order(ByteOrder.LITTLE_ENDIAN);
-        if (ioctl.struct().hasField("size")) {
-            set("size", ioctl.struct().size());
-        } else if (ioctl.struct().hasField("argsz")) {
+        // VFIO structs have a "size" field of their own: argsz is their length field.
+        if (ioctl.struct().hasField("argsz")) {
             set("argsz", ioctl.struct().size());
+        } else if (ioctl.struct().hasField("size")) {
+            set("size", ioctl.struct().size());
         }
     }
 

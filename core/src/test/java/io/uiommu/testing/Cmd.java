@@ -23,10 +23,11 @@ public final class Cmd {
     /** A zeroed struct with {@code size} (or {@code argsz}) = sizeof(struct). */
     public static Cmd of(UapiStruct struct) {
         Cmd c = new Cmd(struct, struct.size());
-        if (struct.hasField("size")) {
-            c.set("size", struct.size());
-        } else if (struct.hasField("argsz")) {
+        // VFIO structs lead with argsz (and may have a "size" field of their own)
+        if (struct.hasField("argsz")) {
             c.set("argsz", struct.size());
+        } else if (struct.hasField("size")) {
+            c.set("size", struct.size());
         }
         return c;
     }

@@ -345,6 +345,15 @@ public final class IommufdTestClient implements AutoCloseable {
                 .set("object_id", objectId).set("val64", val64));
     }
 
+    /** IOMMU_OPTION get; output val64. */
+    public Rc optionGet(int optionId, int objectId) {
+        return option(optionId, IOMMU_OPTION_OP_GET, objectId, 0);
+    }
+
+    public Rc optionSet(int optionId, int objectId, long val64) {
+        return option(optionId, IOMMU_OPTION_OP_SET, objectId, val64);
+    }
+
     /** IOMMU_VFIO_IOAS; output ioas_id. */
     public Rc vfioIoas(int op, int ioas) {
         return ioctl(Ioctl.IOMMU_VFIO_IOAS, cmd(Ioctl.IOMMU_VFIO_IOAS).set("op", op).set("ioas_id", ioas));

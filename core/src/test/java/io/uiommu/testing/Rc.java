@@ -59,7 +59,7 @@ public final class Rc {
     /** Asserts the call returned exactly 0. */
     public Rc ok() {
         if (ret != 0) {
-            throw new AssertionError(what + ": expected success (0) but got " + describe(ret) + " for " + cmd);
+            throw new AssertionError(what + ": expected success (0) but got " + describe(ret) + args());
         }
         return this;
     }
@@ -68,7 +68,7 @@ public final class Rc {
     public Rc fails(Errno expected) {
         if (ret != -expected.value()) {
             throw new AssertionError(what + ": expected " + expected + "(" + expected.value() + ") but got "
-                    + describe(ret) + " for " + cmd);
+                    + describe(ret) + args());
         }
         return this;
     }
@@ -77,9 +77,13 @@ public final class Rc {
     public Rc failsWith(int errnoValue) {
         if (ret != -errnoValue) {
             throw new AssertionError(what + ": expected " + describe(-errnoValue) + " but got " + describe(ret)
-                    + " for " + cmd);
+                    + args());
         }
         return this;
+    }
+
+    private String args() {
+        return cmd == null ? "" : " for " + cmd;
     }
 
     public static String describe(long ret) {
