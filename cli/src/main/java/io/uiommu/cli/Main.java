@@ -27,11 +27,11 @@ public final class Main implements Callable<Integer> {
 
     /** Runs a command line and returns the exit status (for tests and embedding). */
     public static int run(String... args) {
-        return run(System.out, args);
+        return run(System.out, System.err, args);
     }
 
-    /** Runs a command line with its reports going to {@code out}. */
-    public static int run(PrintStream out, String... args) {
+    /** Runs a command line with its reports going to {@code out} and usage errors to {@code err}. */
+    public static int run(PrintStream out, PrintStream err, String... args) {
         CommandLine.IFactory defaults = CommandLine.defaultFactory();
         CommandLine.IFactory factory = new CommandLine.IFactory() {
             @Override
@@ -44,12 +44,13 @@ public final class Main implements Callable<Integer> {
         };
         CommandLine cl = new CommandLine(new Main(), factory);
         cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
         return cl.execute(args);
     }
 
     @Override
     public Integer call() {
-        spec.commandLine().usage(System.err);
+        spec.commandLine().usage(spec.commandLine().getErr());
         return USAGE;
     }
 

@@ -20,7 +20,7 @@ class MainTest {
     private int run(String... args) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
-        int status = Main.run(ps, args);
+        int status = Main.run(ps, ps, args);
         out = buf.toString(StandardCharsets.UTF_8);
         return status;
     }
@@ -89,6 +89,8 @@ class MainTest {
         assertThat(run("replay", "--help")).isZero();
         assertThat(out).contains("--verbose");
         assertThat(run("replay")).isEqualTo(2);
+        assertThat(out).contains("Missing required parameter: 'FILE'");
         assertThat(run("frobnicate")).isEqualTo(2);
+        assertThat(out).contains("Unmatched argument at index 0: 'frobnicate'");
     }
 }
