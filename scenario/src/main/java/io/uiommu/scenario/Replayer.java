@@ -29,6 +29,10 @@ public final class Replayer {
     private static final long MAX_MMAP = 16L << 30;
     /** Reads and writes of user memory go in chunks of this size. */
     private static final int CHUNK = 1 << 20;
+    /** The most a read or write step touches (every byte touched becomes a simulated frame). */
+    private static final long MAX_ACCESS = 1L << 30;
+    /** The end of the user address space of x86-64 with 4-level page tables. */
+    private static final long USER_END = 1L << 47;
 
     /** What a replay runs against: /dev/iommu on a machine. Tests substitute their own. */
     interface Machine {
@@ -257,6 +261,10 @@ public final class Replayer {
                 if (va <= 0 || (va & (SimulatedProcess.PAGE_SIZE - 1)) != 0) {
                     throw ReplayStop.fail("mmap addr " + Format.number(va) + " is not a non-zero page-aligned address");
                 }
+                if (va >= USER_END || len > USER_END - va) {
+                    throw ReplayStop.fail("mmap [" + Format.number(va) + ", +" + Format.number(len)
+                            + ") is outside the user address space");
+                }
                 process().mmapFixed(va, len, prot, m.shared());
                 current.scratch.clobbered(va, len);
             } else {
@@ -282,11 +290,8 @@ public final class Replayer {
                 process().write(addr, b, 0, b.length);
                 return Done.pass(Format.bytes(b.length));
             }
-            long len = eval(w.length());
+            long len = checkedLength(eval(w.length()));
             byte fill = (byte) StructIoctl.fit(eval(w.fill()), 1, "fill");
-            if (len < 0) {
-                throw ReplayStop.fail("negative length");
-            }
             byte[] chunk = new byte[(int) Math.min(len, CHUNK)];
             java.util.Arrays.fill(chunk, fill);
             for (long done = 0; done < len; done += chunk.length) {
@@ -327,10 +332,7 @@ public final class Replayer {
                 return readStruct(r);
             }
             long addr = eval(r.addr());
-            long len = eval(r.length());
-            if (len < 0) {
-                throw ReplayStop.fail("negative length");
-            }
+            long len = checkedLength(eval(r.length()));
             byte[] want = r.expectHex() == null ? null : HexFormat.of().parseHex(r.expectHex());
             if (want != null && want.length != len) {
                 throw ReplayStop.fail("expect_hex has " + want.length + " bytes but length is " + len);
@@ -360,6 +362,13 @@ public final class Replayer {
                         Format.number(firstBad), expectedAtFirst, gotAtFirst, bad, len));
             }
             return Done.pass(Format.bytes(len) + " as expected");
+        }
+
+        private long checkedLength(long len) {
+            if (len < 0 || len > MAX_ACCESS) {
+                throw ReplayStop.fail("length " + Format.number(len) + " is not in 0.." + (MAX_ACCESS >> 30) + " GiB");
+            }
+            return len;
         }
 
         private Done exit(Step.Exit x) {

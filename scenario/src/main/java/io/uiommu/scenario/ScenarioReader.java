@@ -63,6 +63,9 @@ public final class ScenarioReader {
         int lineNo = 0;
         for (String line; (line = lines.readLine()) != null; ) {
             lineNo++;
+            if (lineNo == 1 && line.startsWith("\uFEFF")) {
+                line = line.substring(1);
+            }
             String t = line.strip();
             if (t.isEmpty() || t.startsWith("#")) {
                 continue;

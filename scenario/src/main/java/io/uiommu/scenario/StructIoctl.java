@@ -133,10 +133,13 @@ final class StructIoctl {
 
     private static long count(String where, Value count, int items, int elementSize, Value.Resolver vars) {
         long n = count == null ? items : count.evaluate(vars);
+        if (n < 0) {
+            throw ReplayStop.fail(where + ": count " + Format.number(n) + " is negative");
+        }
         if (n < items) {
             throw ReplayStop.fail(where + ": count " + n + " is less than the " + items + " items given");
         }
-        if (n * elementSize > MAX_BUFFER) {
+        if (n > MAX_BUFFER / elementSize) {
             throw ReplayStop.fail(where + ": " + n + " elements is more than replay builds (" + (MAX_BUFFER >> 20)
                     + " MiB)");
         }
