@@ -130,25 +130,12 @@ public final class IoPagetable {
     }
 
     /**
-     * The areas covering [iova, last] back to back (iopt_for_each_contig_area), or ENOENT-style
-     * null when a gap or an area still being created interrupts them.
+     * The areas covering [iova, last] back to back (iopt_for_each_contig_area), or null when a gap
+     * interrupts them before {@code last}.
      */
     List<IoptArea> contiguousAreas(long iova, long last) {
-        List<IoptArea> out = new ArrayList<>();
-        long cur = iova;
-        IoptArea a = firstArea(iova, last);
-        while (a != null) {
-            if (a.iova != cur && !(out.isEmpty() && lt(a.iova, cur))) {
-                return null;
-            }
-            out.add(a);
-            if (ge(a.last, last)) {
-                return out;
-            }
-            cur = a.last + 1;
-            a = nextArea(a, last);
-        }
-        return null;
+        List<IoptArea> run = contiguousAreasOrPartial(iova, last);
+        return !run.isEmpty() && ge(run.getLast().last, last) ? run : null;
     }
 
     // ---- IOVA allocation ----
@@ -227,11 +214,12 @@ public final class IoPagetable {
         if (length == 0 || ge(length, Long.MAX_VALUE)) {
             throw new IommufdException(Errno.EOVERFLOW, "length too large to allocate");
         }
+        // roundup_pow_of_two may reach 2^63: compare unsigned.
         long alignment = Unsigned.roundUpPowerOfTwo(length);
         if (uptr != 0) {
-            alignment = Math.min(alignment, Long.lowestOneBit(uptr));
+            alignment = Unsigned.min(alignment, Long.lowestOneBit(uptr));
         }
-        if (alignment >= HPAGE_SIZE) {
+        if (ge(alignment, HPAGE_SIZE)) {
             alignment = HPAGE_SIZE;
         }
         if (alignment < iovaAlignment) {
