@@ -344,7 +344,7 @@ static void case_allow_reserve(void)
 	r[0] = (struct iommu_iova_range){ .start = 0x30000000, .last = 0x3000ffff };
 	t_allow_iovas(fd, a, r, 1);
 	t_map(fd, a, RW, buf, 0x8000, 0, NULL);
-	t_comment("bad lists: start == last, start > last, overlapping, touching");
+	t_comment("bad lists: start == last, start > last, overlapping");
 	r[0] = (struct iommu_iova_range){ .start = 0x1000, .last = 0x1000 };
 	t_allow_iovas(fd, a, r, 1);
 	r[0] = (struct iommu_iova_range){ .start = 0x2000, .last = 0x1000 };
@@ -352,10 +352,13 @@ static void case_allow_reserve(void)
 	r[0] = (struct iommu_iova_range){ .start = 0x1000, .last = 0x2fff };
 	r[1] = (struct iommu_iova_range){ .start = 0x2000, .last = 0x4fff };
 	t_allow_iovas(fd, a, r, 2);
-	r[1] = (struct iommu_iova_range){ .start = 0x3000, .last = 0x4fff };
-	t_allow_iovas(fd, a, r, 2);
 	t_comment("the failed calls left the previous list: auto still lands in 0x30000000..");
 	t_map(fd, a, RW, buf, 0x1000, 0, NULL);
+	t_comment("touching ranges are fine");
+	r[1] = (struct iommu_iova_range){ .start = 0x3000, .last = 0x4fff };
+	t_allow_iovas(fd, a, r, 2);
+	t_map(fd, a, RW, buf, 0x1000, 0, NULL);
+	t_map(fd, a, RW, buf, 0x3000, 0, NULL);
 	r[0] = (struct iommu_iova_range){ .start = 0, .last = 0xfff };
 	t_allow_iovas(fd, a, r, 1);
 	t_map(fd, a, RW, buf, 0x1000, 0, NULL);
@@ -443,7 +446,7 @@ static void case_domain(void)
 {
 	u32 a, b, h;
 	u64 buf;
-	struct t_mock m1, m2;
+	struct t_mock m1, m2, m3;
 
 	t_header("oracle ioas_cases domain: mock domain attach and detach");
 	fd = t_open("fd");
@@ -463,7 +466,7 @@ static void case_domain(void)
 	t_unmap(fd, a, 0, UINT64_MAX, NULL);
 	t_comment("2 KiB aligned areas inside the aperture are fine; the attach pins them");
 	t_map(fd, a, FIXED | RW, buf + 0x800, 0x1800, 0x1000800, NULL);
-	t_map(fd, a, RW, buf + 0x200000, 0x200000, 0, NULL);
+	t_map(fd, a, FIXED | RW, buf + 0x200000, 0x200000, 0x4000000, NULL);
 	t_mock_domain(fd, a, "mock", &m1);
 	ranges(a);
 	t_comment("alignment 2 KiB now");
@@ -483,16 +486,20 @@ static void case_domain(void)
 	t_mock_domain(fd, a, "mock2", &m2);
 	ranges(a);
 	t_comment("a device on a HWPT id");
-	t_mock_domain(fd, m1.hwpt, "mock3", NULL);
+	t_mock_domain(fd, m1.hwpt, "mock3", &m3);
 	t_comment("destroying objects in use");
 	t_destroy(fd, a);
 	t_destroy(fd, m1.hwpt);
 	t_destroy(fd, m1.idev);
-	t_comment("detach one, then the other: aperture and alignment go away");
+	t_comment("detach the devices one by one: aperture and alignment go with the last");
 	t_destroy(fd, m2.stdev);
 	ranges(a);
 	t_destroy(fd, m1.stdev);
 	ranges(a);
+	t_destroy(fd, m1.hwpt);
+	t_destroy(fd, m3.stdev);
+	ranges(a);
+	t_destroy(fd, m1.hwpt);
 	t_map(fd, a, RW, buf + 0x10, 0x10, 0, NULL);
 	t_comment("areas pinned while attached keep working after detach");
 	t_unmap(fd, a, 0, UINT64_MAX, NULL);
