@@ -66,7 +66,7 @@ public sealed interface Step {
             fields = fields == null ? null : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fields));
         }
 
-        public static Write hex(Value addr, String hex) {
+        public static Write ofHex(Value addr, String hex) {
             return new Write(addr, hex, null, null, null, null);
         }
 
@@ -87,7 +87,7 @@ public sealed interface Step {
             save = save == null ? null : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(save));
         }
 
-        public static Read hex(Value addr, String expectHex) {
+        public static Read ofHex(Value addr, String expectHex) {
             return new Read(addr, Value.of(expectHex.length() / 2), expectHex, null, null, null, null);
         }
 

@@ -48,13 +48,16 @@ class ScenarioWriterTest {
                     "iova", new Arg.Scalar(Value.of(0)), "length", new Arg.Scalar(Value.of(-1))))
                     .expecting(Expect.ret(0).withField("length", Value.of(0))));
             w.step(new Step.ExpectObjects(fd, Value.of(1), null, null));
+            w.step(new Step.Mmap(Value.of(4096), "buf", null, null, false));
+            w.step(Step.Write.ofHex(Value.variable("buf"), "c0ffee"));
+            w.step(Step.Read.ofHex(Value.parse("$buf+1"), "ffee"));
             w.step(new Step.Close(fd, null));
         }
         String text = out.toString();
         assertThat(text).startsWith("{\"uiommu_scenario\":1,\"platform\":\"mock\",\"description\":\"recorded\"}\n# recorded by a test\n");
         assertThat(text).contains("\"length\":\"0xffffffffffffffff\"");
         Scenario s = ScenarioReader.parse("rec.jsonl", text);
-        assertThat(s.steps()).hasSize(7);
+        assertThat(s.steps()).hasSize(10);
         assertThat(s.entries().get(1).line()).isEqualTo(4);
         ReplayResult r = new Replayer().replay(s);
         assertThat(r.failures()).isEmpty();
