@@ -16,7 +16,7 @@ public final class IommuCore {
 
     private IommuCore(PhysicalMemory physical) {
         this.physical = physical;
-        this.mock = new MockIommuDriver(physical);
+        this.mock = new MockIommuDriver();
     }
 
     /** An iommu core whose only driver is the selftest's mock IOMMU. */

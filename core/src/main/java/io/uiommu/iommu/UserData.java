@@ -30,20 +30,4 @@ public record UserData(int type, UserMemory memory, long uptr, long length) {
         memory.read(uptr, out, 0, (int) userSize);
         return out;
     }
-
-    /** E2BIG if any byte of a user range the kernel does not know is non-zero. */
-    public static void checkZeroTail(UserMemory memory, long va, long length) {
-        byte[] buf = new byte[(int) Math.min(length, 4096)];
-        while (length > 0) {
-            int n = (int) Math.min(length, buf.length);
-            memory.read(va, buf, 0, n);
-            for (int i = 0; i < n; i++) {
-                if (buf[i] != 0) {
-                    throw new IommufdException(Errno.E2BIG, "non-zero trailing bytes");
-                }
-            }
-            va += n;
-            length -= n;
-        }
-    }
 }

@@ -17,7 +17,6 @@ public final class Fault extends IommufdObject {
 
     private final ArrayDeque<PageRequest> deliver = new ArrayDeque<>();
     private final java.util.TreeMap<Integer, PageRequest> responses = new java.util.TreeMap<>();
-    private int autoResponses;
 
     public Fault() {
         super(ObjectType.FAULT);
@@ -30,11 +29,6 @@ public final class Fault extends IommufdObject {
 
     public ArrayDeque<PageRequest> pending() {
         return deliver;
-    }
-
-    /** Requests read by user space and not yet answered, by cookie. */
-    public java.util.Map<Integer, PageRequest> awaitingResponse() {
-        return responses;
     }
 
     /** Moves the oldest queued request to the awaiting-response set; returns its new cookie (lowest free from 1). */
@@ -56,30 +50,22 @@ public final class Fault extends IommufdObject {
         return responses.remove(cookie) != null;
     }
 
-    /** How many requests were answered INVALID on the device's behalf. */
-    public int autoResponses() {
-        return autoResponses;
-    }
-
     /** iommufd_auto_response_faults: drop what a detaching device still has queued or unanswered. */
     void autoRespond(Device device) {
         for (Iterator<PageRequest> it = deliver.iterator(); it.hasNext();) {
             if (it.next().device() == device) {
                 it.remove();
-                autoResponses++;
             }
         }
         for (Iterator<PageRequest> it = responses.values().iterator(); it.hasNext();) {
             if (it.next().device() == device) {
                 it.remove();
-                autoResponses++;
             }
         }
     }
 
     @Override
     protected void destroy() {
-        autoResponses += deliver.size() + responses.size();
         deliver.clear();
         responses.clear();
     }

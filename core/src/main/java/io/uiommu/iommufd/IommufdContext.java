@@ -16,7 +16,6 @@ public final class IommufdContext {
     private final UserProcess opener;
     private final ObjectTable objects = new ObjectTable();
     private int fileRefs = 1;
-    private boolean released;
     /** IOMMU_OPTION_RLIMIT_MODE: false = per-user accounting (the default of /dev/iommu), true = per-mm. */
     private boolean accountMm;
     /** The IOAS the VFIO compatibility ioctls act on (no reference held). */
@@ -64,13 +63,8 @@ public final class IommufdContext {
     /** Drops a file reference; the last one releases the context. */
     public synchronized void putFile() {
         if (--fileRefs == 0) {
-            released = true;
             vfioIoas = null;
             objects.destroyAll();
         }
-    }
-
-    public synchronized boolean released() {
-        return released;
     }
 }

@@ -19,8 +19,4 @@ public final class IommufdException extends RuntimeException {
     public Errno errno() {
         return errno;
     }
-
-    public static IommufdException of(Errno errno, String message) {
-        return new IommufdException(errno, message);
-    }
 }

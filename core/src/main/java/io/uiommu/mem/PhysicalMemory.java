@@ -182,11 +182,6 @@ public final class PhysicalMemory {
         return c == null ? 0 : c.pins[(int) (pfn & CHUNK_MASK)];
     }
 
-    public synchronized int refCount(long pfn) {
-        Chunk c = chunk(pfn, false);
-        return c == null ? 0 : c.refs[(int) (pfn & CHUNK_MASK)];
-    }
-
     /** Frames currently allocated by {@link #allocateFrame()}. */
     public synchronized long framesInUse() {
         return framesInUse;
@@ -264,14 +259,6 @@ public final class PhysicalMemory {
         byte[] b = new byte[8];
         LE_LONG.set(b, 0, value);
         write(pa, b, 0, 8);
-    }
-
-    /** Zeroes a whole frame. */
-    public void clearFrame(long pfn) {
-        byte[] d = frameBytes(pfn, false);
-        if (d != null) {
-            Arrays.fill(d, (byte) 0);
-        }
     }
 
     private static final java.lang.invoke.VarHandle LE_LONG =

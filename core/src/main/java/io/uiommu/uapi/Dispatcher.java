@@ -1,6 +1,5 @@
 package io.uiommu.uapi;
 
-import io.uiommu.iommu.UserData;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdContext;
 import io.uiommu.iommufd.IommufdException;
@@ -69,7 +68,7 @@ public final class Dispatcher {
         byte[] cmd = new byte[kernelSize];
         mem.read(arg, cmd, 0, Math.min(size, kernelSize));
         if (Integer.compareUnsigned(size, kernelSize) > 0) {
-            UserData.checkZeroTail(mem, arg + kernelSize, Integer.toUnsignedLong(size) - kernelSize);
+            checkZeroTail(mem, arg + kernelSize, Integer.toUnsignedLong(size) - kernelSize);
         }
         Ucmd u = new Ucmd(ctx, caller, arg, size, cmd);
         return switch (op) {
@@ -91,5 +90,21 @@ public final class Dispatcher {
             case IOMMU_TEST_CMD -> TestCmd.handle(u);
             default -> throw new IommufdException(Errno.ENOTTY, "not an iommufd command");
         };
+    }
+
+    /** copy_struct_from_user's rule: E2BIG if any byte past the struct the kernel knows is non-zero. */
+    private static void checkZeroTail(UserMemory memory, long va, long length) {
+        byte[] buf = new byte[(int) Math.min(length, 4096)];
+        while (length > 0) {
+            int n = (int) Math.min(length, buf.length);
+            memory.read(va, buf, 0, n);
+            for (int i = 0; i < n; i++) {
+                if (buf[i] != 0) {
+                    throw new IommufdException(Errno.E2BIG, "non-zero trailing bytes");
+                }
+            }
+            va += n;
+            length -= n;
+        }
     }
 }

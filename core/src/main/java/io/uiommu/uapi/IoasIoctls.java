@@ -31,6 +31,17 @@ final class IoasIoctls {
     private static final int MAP_FLAGS_ALL = MAP_FIXED_IOVA | MAP_WRITEABLE | MAP_READABLE;
     private static final long ULONG_MAX = -1L;
 
+    // Offsets of the hot-path structs, looked up once rather than by name on every call.
+    private static final int MAP_FLAGS = IOMMU_IOAS_MAP.offset("flags");
+    private static final int MAP_IOAS_ID = IOMMU_IOAS_MAP.offset("ioas_id");
+    private static final int MAP_RESERVED = IOMMU_IOAS_MAP.offset("__reserved");
+    private static final int MAP_USER_VA = IOMMU_IOAS_MAP.offset("user_va");
+    private static final int MAP_LENGTH = IOMMU_IOAS_MAP.offset("length");
+    private static final int MAP_IOVA = IOMMU_IOAS_MAP.offset("iova");
+    private static final int UNMAP_IOAS_ID = IOMMU_IOAS_UNMAP.offset("ioas_id");
+    private static final int UNMAP_IOVA = IOMMU_IOAS_UNMAP.offset("iova");
+    private static final int UNMAP_LENGTH = IOMMU_IOAS_UNMAP.offset("length");
+
     static long alloc(Ucmd u) {
         if (u.u32(IOMMU_IOAS_ALLOC.offset("flags")) != 0) {
             throw new IommufdException(Errno.EOPNOTSUPP, "flags");
@@ -116,23 +127,23 @@ final class IoasIoctls {
     }
 
     static long map(Ucmd u) {
-        int flags = u.u32(IOMMU_IOAS_MAP.offset("flags"));
-        if ((flags & ~MAP_FLAGS_ALL) != 0 || u.u32(IOMMU_IOAS_MAP.offset("__reserved")) != 0) {
+        int flags = u.u32(MAP_FLAGS);
+        if ((flags & ~MAP_FLAGS_ALL) != 0 || u.u32(MAP_RESERVED) != 0) {
             throw new IommufdException(Errno.EOPNOTSUPP, "flags");
         }
-        long iova = u.u64(IOMMU_IOAS_MAP.offset("iova"));
-        long length = u.u64(IOMMU_IOAS_MAP.offset("length"));
+        long iova = u.u64(MAP_IOVA);
+        long length = u.u64(MAP_LENGTH);
         if (iova == ULONG_MAX || length == ULONG_MAX) {
             throw new IommufdException(Errno.EOVERFLOW, "iova or length");
         }
         if ((flags & (MAP_WRITEABLE | MAP_READABLE)) == 0) {
             throw new IommufdException(Errno.EINVAL, "neither readable nor writeable");
         }
-        Ioas ioas = ioas(u, u.u32(IOMMU_IOAS_MAP.offset("ioas_id")));
-        long userVa = u.u64(IOMMU_IOAS_MAP.offset("user_va"));
+        Ioas ioas = ioas(u, u.u32(MAP_IOAS_ID));
+        long userVa = u.u64(MAP_USER_VA);
         long result = ioas.iopt().mapUser(u.caller, userVa, length, iova, (flags & MAP_FIXED_IOVA) != 0,
                 iommuProt(flags), u.ctx.accountMm());
-        u.put64(IOMMU_IOAS_MAP.offset("iova"), result);
+        u.put64(MAP_IOVA, result);
         // As in 6.12, a failure to write the answer leaves the mapping in place.
         u.respond();
         return 0;
@@ -163,9 +174,9 @@ final class IoasIoctls {
     }
 
     static long unmap(Ucmd u) {
-        Ioas ioas = ioas(u, u.u32(IOMMU_IOAS_UNMAP.offset("ioas_id")));
-        long iova = u.u64(IOMMU_IOAS_UNMAP.offset("iova"));
-        long length = u.u64(IOMMU_IOAS_UNMAP.offset("length"));
+        Ioas ioas = ioas(u, u.u32(UNMAP_IOAS_ID));
+        long iova = u.u64(UNMAP_IOVA);
+        long length = u.u64(UNMAP_LENGTH);
         long unmapped;
         if (iova == 0 && length == -1L) {
             unmapped = ioas.iopt().unmapAll();
@@ -178,7 +189,7 @@ final class IoasIoctls {
                 throw new IommufdException(Errno.ENOENT, "nothing mapped there");
             }
         }
-        u.put64(IOMMU_IOAS_UNMAP.offset("length"), unmapped);
+        u.put64(UNMAP_LENGTH, unmapped);
         u.respond();
         return 0;
     }

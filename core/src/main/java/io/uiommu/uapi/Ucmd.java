@@ -1,6 +1,5 @@
 package io.uiommu.uapi;
 
-import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdContext;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.UserMemory;
@@ -73,9 +72,5 @@ final class Ucmd {
     /** Writes back one field only (IOMMU_OPTION copies just val64). */
     void respondField(int off, int len) {
         memory().write(userPtr + off, cmd, off, len);
-    }
-
-    static IommufdException fail(Errno errno, String why) {
-        return new IommufdException(errno, why);
     }
 }

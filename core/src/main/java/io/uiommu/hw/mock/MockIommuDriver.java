@@ -29,22 +29,16 @@ public final class MockIommuDriver implements IommuDriver {
     static final int IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
     static final int IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
 
-    private final PhysicalMemory physical;
     private final BitSet usedIds = new BitSet();
     private final IommuDomain blocked = new IommuDomain(IommuDomain.Type.BLOCKED, this) {
     };
 
-    public MockIommuDriver(PhysicalMemory physical) {
-        this.physical = physical;
+    public MockIommuDriver() {
     }
 
     @Override
     public String name() {
         return "mock";
-    }
-
-    public PhysicalMemory physical() {
-        return physical;
     }
 
     /** mock_dev_create: unknown flags are EINVAL. */

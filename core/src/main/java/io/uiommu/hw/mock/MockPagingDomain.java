@@ -31,7 +31,6 @@ public final class MockPagingDomain extends IommuDomain {
     private final long[][] chunks = new long[(int) (ENTRIES >>> CHUNK_SHIFT)][];
     private final boolean hasDirtyOps;
     private boolean dirtyTracking;
-    private long mappedEntries;
 
     MockPagingDomain(MockIommuDriver driver, boolean hugeIova, boolean dirtyOps) {
         super(Type.PAGING, driver);
@@ -88,7 +87,6 @@ public final class MockPagingDomain extends IommuDomain {
             flags &= ~PTE_START;
             pa += MockIommuDriver.MOCK_IO_PAGE_SIZE;
         }
-        mappedEntries += n;
     }
 
     @Override
@@ -99,9 +97,8 @@ public final class MockPagingDomain extends IommuDomain {
         for (int k = 0; k < n; k++) {
             int i = first + k;
             long[] c = chunks[i >>> CHUNK_SHIFT];
-            if (c != null && c[i & (CHUNK - 1)] != 0) {
+            if (c != null) {
                 c[i & (CHUNK - 1)] = 0;
-                mappedEntries--;
             }
         }
         return total;
@@ -114,11 +111,6 @@ public final class MockPagingDomain extends IommuDomain {
             return -1;
         }
         return ((e & PTE_ADDR_MASK) & -MockIommuDriver.MOCK_IO_PAGE_SIZE) + (iova % MockIommuDriver.MOCK_IO_PAGE_SIZE);
-    }
-
-    /** How many 2 KiB entries are mapped (a domain is empty when freed). */
-    public long mappedEntries() {
-        return mappedEntries;
     }
 
     @Override
