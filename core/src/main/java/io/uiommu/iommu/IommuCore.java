@@ -55,6 +55,34 @@ public final class IommuCore {
         dev.setDomain(domain);
     }
 
+    /**
+     * A device DMA of {@code length} bytes at {@code iova} (with {@code pasid}, or
+     * {@link Translation#NO_PASID}) through the full translation path, page by page, moving bytes
+     * between {@code buffer} and the physical memory the IOMMU resolves. Stops at the first fault.
+     */
+    public DmaResult dma(IommuDevice dev, int pasid, long iova, byte[] buffer, int offset, int length, boolean write) {
+        Translation t = new Translation();
+        int access = write ? IommuDomain.IOMMU_WRITE : IommuDomain.IOMMU_READ;
+        long done = 0;
+        while (done < length) {
+            long addr = iova + done;
+            dev.driver().translate(dev, pasid, addr, access, t.reset(addr, pasid, access));
+            if (t.faulted) {
+                return new DmaResult(done, new DmaResult.Fault(addr, pasid, write, t.faultCode, t.faultName,
+                        t.faultLevel, t.faultStage2));
+            }
+            long inPage = PhysicalMemory.PAGE_SIZE - (t.physAddr & (PhysicalMemory.PAGE_SIZE - 1));
+            int n = (int) Math.min(length - done, inPage);
+            if (write) {
+                physical.write(t.physAddr, buffer, offset + (int) done, n);
+            } else {
+                physical.read(t.physAddr, buffer, offset + (int) done, n);
+            }
+            done += n;
+        }
+        return new DmaResult(done, null);
+    }
+
     /** Back to the blocking domain. */
     public void detachDevice(IommuDevice dev) {
         dev.setDomain(dev.driver().blockedDomain());

@@ -32,6 +32,15 @@ public interface IommuDriver {
         return java.util.List.of();
     }
 
+    /**
+     * Translates one device access through the IOMMU as hardware does (caches, table walks,
+     * nesting), filling {@code out}; a fault is a result, not an exception. Drivers without a
+     * hardware model refuse with EOPNOTSUPP.
+     */
+    default void translate(IommuDevice dev, int pasid, long iova, int access, Translation out) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no DMA model");
+    }
+
     /** Vendor registers for IOMMU_GET_HW_INFO: the type tag and the struct bytes. */
     record HwInfo(int type, byte[] data) {
     }

@@ -16,6 +16,17 @@ public final class PhysicalMemory {
     public static final int PAGE_SIZE = 1 << PAGE_SHIFT;
     public static final long MAX_ADDRESS = 1L << 52;
 
+    /** Told about every write through this object (the stale-translation auditor watches descriptors). */
+    public interface WriteObserver {
+        void written(long pa, long length);
+    }
+
+    private volatile WriteObserver writeObserver;
+
+    public void setWriteObserver(WriteObserver observer) {
+        this.writeObserver = observer;
+    }
+
     private static final int CHUNK_SHIFT = 14;
     private static final int CHUNK_FRAMES = 1 << CHUNK_SHIFT;
     private static final int CHUNK_MASK = CHUNK_FRAMES - 1;
@@ -227,6 +238,10 @@ public final class PhysicalMemory {
     /** Copies bytes into physical memory. */
     public void write(long pa, byte[] src, int off, int len) {
         checkAddress(pa, len);
+        WriteObserver observer = writeObserver;
+        if (observer != null) {
+            observer.written(pa, len);
+        }
         while (len > 0) {
             int inPage = (int) (pa & (PAGE_SIZE - 1));
             int n = Math.min(len, PAGE_SIZE - inPage);
@@ -253,12 +268,29 @@ public final class PhysicalMemory {
     public void writeLong(long pa, long value) {
         checkAddress(pa, 8);
         if ((pa & 7) == 0) {
+            WriteObserver observer = writeObserver;
+            if (observer != null) {
+                observer.written(pa, 8);
+            }
             LE_LONG.set(frameBytes(pa >>> PAGE_SHIFT, true), (int) (pa & (PAGE_SIZE - 1)), value);
             return;
         }
         byte[] b = new byte[8];
         LE_LONG.set(b, 0, value);
         write(pa, b, 0, 8);
+    }
+
+    /** Atomically replaces an aligned 64-bit word (hardware A/D-bit updates); returns whether it did. */
+    public boolean compareAndSetLong(long pa, long expected, long value) {
+        checkAddress(pa, 8);
+        if ((pa & 7) != 0) {
+            throw new IllegalArgumentException("unaligned atomic access at 0x" + Long.toHexString(pa));
+        }
+        WriteObserver observer = writeObserver;
+        if (observer != null) {
+            observer.written(pa, 8);
+        }
+        return LE_LONG.compareAndSet(frameBytes(pa >>> PAGE_SHIFT, true), (int) (pa & (PAGE_SIZE - 1)), expected, value);
     }
 
     private static final java.lang.invoke.VarHandle LE_LONG =

@@ -1,0 +1,21 @@
+package io.uiommu.platform;
+
+/**
+ * A PCI function behind an IOMMU unit.
+ *
+ * @param name      the name steps and calls use ("nic0")
+ * @param bdf       bus/device/function as "BB:DD.F" (VT-d and AMD requester id)
+ * @param streamId  SMMUv3 stream id (ignored by other models)
+ * @param iommu     name of the {@link IommuUnit} translating for it
+ * @param pasidBits width of its PCI PASID capability (0: no PASID capability)
+ * @param ats       has an ATS capability
+ * @param pri       has a PRI capability
+ */
+public record PciDevice(String name, String bdf, int streamId, String iommu, int pasidBits, boolean ats, boolean pri) {
+    /** The 16-bit requester id encoded in {@link #bdf}. */
+    public int requesterId() {
+        String[] busRest = bdf.split(":");
+        String[] devFn = busRest[1].split("\\.");
+        return Integer.parseInt(busRest[0], 16) << 8 | Integer.parseInt(devFn[0], 16) << 3 | Integer.parseInt(devFn[1]);
+    }
+}
