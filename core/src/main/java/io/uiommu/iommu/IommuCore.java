@@ -53,8 +53,11 @@ public final class IommuCore {
                 case MockIommuDriver m -> m.platformDevice(pci, unit);
                 default -> throw new IllegalStateException("driver " + driver.name() + " cannot add devices");
             };
-            dev.setMaxPasids(Math.min(pci.pasidBits(), unit.pasidBits()) <= 0 ? 0
-                    : 1 << Math.min(20, Math.min(pci.pasidBits(), unit.pasidBits())));
+            int pasidBits = Math.min(pci.pasidBits(), unit.pasidBits());
+            if (dev.maxPasids() == 0 && pasidBits > 0) {
+                // Both the function's PASID capability and the unit bound it, unless the model said more.
+                dev.setMaxPasids(1 << pasidBits);
+            }
             devices.put(pci.name(), dev);
         }
     }

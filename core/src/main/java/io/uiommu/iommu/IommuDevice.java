@@ -55,12 +55,15 @@ public class IommuDevice {
         this.owned = owned;
     }
 
-    /** How many PASIDs the device may use (dev->iommu->max_pasids): 0 without a PASID capability. */
+    /**
+     * How many PASIDs the device can use through its IOMMU (dev->iommu->max_pasids): 0 without
+     * PASID support, else a power of two. GET_HW_INFO reports its log2.
+     */
     public final int maxPasids() {
         return maxPasids;
     }
 
-    final void setMaxPasids(int maxPasids) {
+    protected final void setMaxPasids(int maxPasids) {
         this.maxPasids = maxPasids;
     }
 
