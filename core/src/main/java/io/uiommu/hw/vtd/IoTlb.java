@@ -218,14 +218,16 @@ final class IoTlb {
     /** PASID-based IOTLB, page-selective within the PASID: first-stage and nested entries overlapping the range. */
     synchronized void invalidatePasidPages(int did, int pasid, long addr, int addressMask) {
         long tag = tag(did, pasid);
-        long size = 1L << (12 + addressMask);
+        boolean all = 12 + addressMask >= 64;
+        long size = all ? 0 : 1L << (12 + addressMask);
         long base = addr & -size;
         for (int i = 0; i < SLOTS; i++) {
             if (keyPage[i] == 0 || keyTag[i] != tag) {
                 continue;
             }
             int pgtt = flags[i] >>> PGTT_SHIFT;
-            if ((pgtt == PasidEntry.PGTT_FIRST_STAGE || pgtt == PasidEntry.PGTT_NESTED) && overlaps(i, base, size)) {
+            if ((pgtt == PasidEntry.PGTT_FIRST_STAGE || pgtt == PasidEntry.PGTT_NESTED)
+                    && (all || overlaps(i, base, size))) {
                 clear(i);
             }
         }

@@ -317,10 +317,8 @@ public final class VtdHardware {
                 switch (g) {
                     case InvalidationDescriptor.PIOTLB_PASID -> iotlb.invalidatePasid(did, pasid);
                     case InvalidationDescriptor.PIOTLB_PAGE -> {
+                        // Not bounded by CAP.MAMV (Linux sends AM up to 52 for a first-stage flush of everything).
                         int am = InvalidationDescriptor.addressMask(qw1);
-                        if (am > caps.maxAddressMask()) {
-                            return false;
-                        }
                         iotlb.invalidatePasidPages(did, pasid, InvalidationDescriptor.address(qw1), am);
                     }
                     default -> {
