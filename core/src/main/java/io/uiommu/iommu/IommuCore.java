@@ -43,7 +43,7 @@ public final class IommuCore {
 
     public void releaseDmaOwner(IommuDevice dev) {
         dev.setOwned(false);
-        dev.setDomain(dev.driver().blockedDomain());
+        detachDevice(dev);
     }
 
     /** Attach (or replace) the RID to a domain; on refusal the old domain stays. */
@@ -83,8 +83,10 @@ public final class IommuCore {
         return new DmaResult(done, null);
     }
 
-    /** Back to the blocking domain. */
+    /** Back to the blocking domain; the driver is told, so hardware stops translating for the device. */
     public void detachDevice(IommuDevice dev) {
-        dev.setDomain(dev.driver().blockedDomain());
+        IommuDomain blocked = dev.driver().blockedDomain();
+        dev.driver().attachDev(blocked, dev);
+        dev.setDomain(blocked);
     }
 }
