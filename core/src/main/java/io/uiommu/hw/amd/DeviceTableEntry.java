@@ -46,8 +46,11 @@ public final class DeviceTableEntry {
     public static final int GPT_LEVEL_SHIFT = 54;
     public static final long GPT_LEVEL = 3L << GPT_LEVEL_SHIFT;
 
-    /** Reserved bits (as QEMU checks them): a set bit makes the entry illegal. */
-    public static final long RESERVED_0 = 0x8030_0000_0000_007cL;
+    /**
+     * Reserved bits (QEMU's masks, with PPR and GPRP valid as EPHSup makes them): a set bit makes
+     * the entry illegal.
+     */
+    public static final long RESERVED_0 = 0x8000_0000_0000_007cL;
     public static final long RESERVED_1 = 0x0000_0400_0000_0000L;
     public static final long RESERVED_3 = 0x08f0_0000_0000_0000L;
 
