@@ -320,6 +320,16 @@ public final class AmdViHardware {
         } else {
             guest = gv && (q0 & DeviceTableEntry.GIOV) != 0;
         }
+        if (!guest && mode == 0) {
+            // Translation disabled: the DTE's IR/IW alone decide, no IOTLB involved.
+            if ((fmtAccess & ~dtePerm) != 0) {
+                pageFault(devid, pasid, domainId, iova, write, false, AmdEvent.FLAG_PR | AmdEvent.FLAG_PE, 0, false,
+                        q1, out);
+                return;
+            }
+            untranslated(iova, out);
+            return;
+        }
         int effectivePasid = pasid == Translation.NO_PASID ? 0 : pasid;
         long key = AmdIotlb.key(domainId, guest, effectivePasid);
         int e = iotlb.lookup(key, iova);
@@ -330,16 +340,6 @@ public final class AmdViHardware {
             out.physAddr = iotlb.physAddr(e, iova);
             out.pageSize = iotlb.leafSize(e);
             out.cacheHit = true;
-            return;
-        }
-        if (!guest && mode == 0) {
-            // Translation disabled: the DTE's IR/IW alone decide.
-            if ((fmtAccess & ~dtePerm) != 0) {
-                pageFault(devid, pasid, domainId, iova, write, false, AmdEvent.FLAG_PR | AmdEvent.FLAG_PE, 0, false,
-                        q1, out);
-                return;
-            }
-            untranslated(iova, out);
             return;
         }
         boolean dteAllows = (fmtAccess & ~dtePerm) == 0;
