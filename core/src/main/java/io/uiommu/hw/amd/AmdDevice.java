@@ -16,8 +16,6 @@ import java.util.TreeMap;
 public final class AmdDevice extends IommuDevice {
     private final PciDevice pci;
     private final int devid;
-    /** PASIDs the device may use: min(IOMMU, PCI capability), 0 without PASID support. */
-    final int maxPasids;
     IommuDomain attached;
     Gcr3Table gcr3;
     boolean pasidEnabled;
@@ -28,7 +26,8 @@ public final class AmdDevice extends IommuDevice {
         super(pci.name(), iommu);
         this.pci = pci;
         this.devid = pci.requesterId();
-        this.maxPasids = maxPasids;
+        // min(IOMMU, PCI capability), 0 without PASID support
+        setMaxPasids(maxPasids);
     }
 
     public PciDevice pci() {
@@ -38,11 +37,6 @@ public final class AmdDevice extends IommuDevice {
     /** The DeviceID indexing the device table (bus << 8 | device << 3 | function). */
     public int deviceId() {
         return devid;
-    }
-
-    /** PASIDs the device can use behind this IOMMU (0: none). */
-    public int maxPasids() {
-        return maxPasids;
     }
 
     /** The domain bound to {@code pasid}, or null. */

@@ -274,7 +274,7 @@ public final class AmdIommu implements IommuHardware {
         }
         int glx = 0;
         if (pd.pageTable() == AmdPagingDomain.PageTable.V2) {
-            glx = Gcr3Table.glxFor(dev.maxPasids > 0 ? dev.maxPasids : 1);
+            glx = Gcr3Table.glxFor(dev.maxPasids() > 0 ? dev.maxPasids() : 1);
             if (glx > maxGlx) {
                 throw new IommufdException(Errno.EINVAL, "GCR3 table deeper than the IOMMU supports");
             }
@@ -284,7 +284,7 @@ public final class AmdIommu implements IommuHardware {
             dev.gcr3 = new Gcr3Table(memory, allocator, glx, allocateDomainId());
             dev.gcr3.set(0, pd.root(), true);
             // pdev_enable_caps: PASID, ATS and PRI for a domain that can carry PASIDs.
-            dev.pasidEnabled = dev.maxPasids > 0;
+            dev.pasidEnabled = dev.maxPasids() > 0;
         }
         dev.atsEnabled = dev.pci().ats();
         dev.attached = pd;
@@ -495,13 +495,13 @@ public final class AmdIommu implements IommuHardware {
         if (domain.driver() != this || pasid == 0) {
             throw new IommufdException(Errno.EINVAL, "bad PASID attach");
         }
-        if (dev.maxPasids > 0 && Integer.compareUnsigned(pasid, dev.maxPasids) >= 0) {
+        if (dev.maxPasids() > 0 && Integer.compareUnsigned(pasid, dev.maxPasids()) >= 0) {
             throw new IommufdException(Errno.EINVAL, "PASID beyond the device's");
         }
         if (dev.pasids.containsKey(pasid)) {
             throw new IommufdException(Errno.EBUSY, "PASID already attached");
         }
-        if (pasid <= 0 || pasid >= dev.maxPasids || !dev.pasidEnabled || dev.gcr3 == null) {
+        if (pasid <= 0 || pasid >= dev.maxPasids() || !dev.pasidEnabled || dev.gcr3 == null) {
             throw new IommufdException(Errno.EINVAL, "PASID not enabled on " + dev);
         }
         dev.gcr3.set(pasid, sva.cr3(), true);
