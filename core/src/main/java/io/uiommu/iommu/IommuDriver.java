@@ -41,6 +41,34 @@ public interface IommuDriver {
         throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no DMA model");
     }
 
+    /**
+     * set_dev_pasid: attach {@code pasid} of {@code dev} to {@code domain} (PASID attach). Drivers
+     * without PASID support refuse with EOPNOTSUPP, as the iommu core does for a domain without the op.
+     */
+    default void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no PASID attach");
+    }
+
+    /** remove_dev_pasid: {@code pasid} of {@code dev} goes back to blocking. */
+    default void removeDevPasid(IommuDevice dev, int pasid) {
+    }
+
+    /**
+     * get_viommu_size != 0: whether {@code dev}'s IOMMU can host a vIOMMU of {@code type}
+     * (IOMMU_VIOMMU_ALLOC answers EOPNOTSUPP otherwise, before looking at the parent).
+     */
+    default boolean viommuSupported(IommuDevice dev, int type) {
+        return false;
+    }
+
+    /**
+     * viommu_init: a vIOMMU of {@code type} over the nesting parent {@code parent}, seeing its
+     * vDEVICEs through {@code vdevs}; {@code data} is the optional driver data (null if none).
+     */
+    default ViommuOps viommuInit(IommuDevice dev, int type, IommuDomain parent, UserData data, VirtualDevices vdevs) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no vIOMMU");
+    }
+
     /** Vendor registers for IOMMU_GET_HW_INFO: the type tag and the struct bytes. */
     record HwInfo(int type, byte[] data) {
     }
