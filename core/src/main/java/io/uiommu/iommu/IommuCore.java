@@ -83,25 +83,10 @@ public final class IommuCore {
         return new DmaResult(done, null);
     }
 
-    /** Attach {@code pasid} of the device to a domain (iommu_attach_device_pasid); the driver checks the rest. */
-    public void attachDevicePasid(IommuDevice dev, int pasid, IommuDomain domain) {
-        if (domain.driver() != dev.driver()) {
-            throw new IommufdException(Errno.EINVAL, "domain of another IOMMU");
-        }
-        dev.driver().setDevPasid(domain, dev, pasid);
-    }
-
-    /** The PASID's DMA is blocked again (iommu_detach_device_pasid). */
-    public void detachDevicePasid(IommuDevice dev, int pasid) {
-        dev.driver().removeDevPasid(dev, pasid);
-    }
-
     /** Back to the blocking domain. */
     public void detachDevice(IommuDevice dev) {
-        IommuDomain blocked = dev.driver().blockedDomain();
-        if (dev.domain() != blocked) {
-            dev.driver().attachDev(blocked, dev);
-        }
-        dev.setDomain(blocked);
+        // The driver must hear of it: hardware models keep translating through their tables otherwise.
+        dev.driver().attachDev(dev.driver().blockedDomain(), dev);
+        dev.setDomain(dev.driver().blockedDomain());
     }
 }

@@ -33,24 +33,25 @@ public interface IommuDriver {
     }
 
     /**
+     * set_dev_pasid: points one PASID of the device at {@code domain}, replacing {@code old} (null
+     * when the PASID had nothing). Refusals leave the old translation in place. Drivers without
+     * PASID support refuse with EOPNOTSUPP, as the kernel does when ops lack set_dev_pasid.
+     */
+    default void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid, IommuDomain old) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no PASID support");
+    }
+
+    /** The blocking domain's set_dev_pasid: the PASID stops translating (it was attached to {@code domain}). */
+    default void removeDevPasid(IommuDevice dev, int pasid, IommuDomain domain) {
+    }
+
+    /**
      * Translates one device access through the IOMMU as hardware does (caches, table walks,
      * nesting), filling {@code out}; a fault is a result, not an exception. Drivers without a
      * hardware model refuse with EOPNOTSUPP.
      */
     default void translate(IommuDevice dev, int pasid, long iova, int access, Translation out) {
         throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no DMA model");
-    }
-
-    /**
-     * set_dev_pasid: attach {@code pasid} of {@code dev} to {@code domain} (PASID attach). Drivers
-     * without PASID support refuse with EOPNOTSUPP, as the iommu core does for a domain without the op.
-     */
-    default void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid) {
-        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no PASID attach");
-    }
-
-    /** remove_dev_pasid: {@code pasid} of {@code dev} goes back to blocking. */
-    default void removeDevPasid(IommuDevice dev, int pasid) {
     }
 
     /**

@@ -413,7 +413,7 @@ public final class ArmSmmuV3 implements IommuHardware {
 
     /** arm_smmu_s1_set_dev_pasid + arm_smmu_set_pasid, with the iommu core's checks before them. */
     @Override
-    public synchronized void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid) {
+    public synchronized void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid, IommuDomain old) {
         SmmuMaster m = (SmmuMaster) dev;
         if (!(domain instanceof SmmuPagingDomain d)) {
             throw new IommufdException(Errno.EOPNOTSUPP, "domain cannot be attached to a PASID");
@@ -421,7 +421,7 @@ public final class ArmSmmuV3 implements IommuHardware {
         if (pasid <= 0 || pasid >>> m.ssidBits != 0) {
             throw new IommufdException(Errno.EINVAL, "PASID " + pasid + " outside the device's " + m.ssidBits + " bits");
         }
-        if (m.pasids.containsKey(pasid)) {
+        if (m.pasids.containsKey(pasid) && old == null) {
             throw new IommufdException(Errno.EBUSY, "PASID " + pasid + " is attached");
         }
         if (d.driver() != this || d.stage2()) {
@@ -432,7 +432,7 @@ public final class ArmSmmuV3 implements IommuHardware {
             throw new IommufdException(Errno.EINVAL, "the RID's domain does not use the CD table");
         }
         ensureCdTable(m);
-        writeCd(m, pasid, cdFor(d));
+        writeCd(m, pasid, cdFor(d)); // a replace rewrites the CD in place (CFGI_CD), hitless
         m.pasids.put(pasid, d);
         if (!m.cdTableInSte) {
             installCdTableSte(m, Ste.S1DSS_TERMINATE);
@@ -441,7 +441,7 @@ public final class ArmSmmuV3 implements IommuHardware {
 
     /** arm_smmu_remove_dev_pasid: the CD goes, and with the last PASID the STE returns to abort. */
     @Override
-    public synchronized void removeDevPasid(IommuDevice dev, int pasid) {
+    public synchronized void removeDevPasid(IommuDevice dev, int pasid, IommuDomain domain) {
         SmmuMaster m = (SmmuMaster) dev;
         if (m.pasids.remove(pasid) == null) {
             return;

@@ -30,6 +30,7 @@ public final class SmmuMaster extends IommuDevice {
         this.pci = pci;
         this.streamId = pci.streamId();
         this.ssidBits = ssidBits;
+        setMaxPasids(ssidBits == 0 ? 0 : 1 << ssidBits);
     }
 
     public PciDevice pci() {
