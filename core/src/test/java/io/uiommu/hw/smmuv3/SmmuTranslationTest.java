@@ -90,7 +90,7 @@ class SmmuTranslationTest {
         assertThat(t.faulted).isTrue();
         assertThat(t.faultCode).isEqualTo(Event.F_TRANSLATION);
         assertThat(t.faultName).isEqualTo("F_TRANSLATION");
-        assertThat(t.faultLevel).isEqualTo(1); // the level-0 table has a level-1 table? no: empty root faults at 0
+        assertThat(t.faultLevel).as("the empty level-0 table").isZero();
         List<long[]> ev = f.events();
         assertThat(ev).hasSize(1);
         long[] e = ev.getFirst();
@@ -178,7 +178,7 @@ class SmmuTranslationTest {
         rid.map(IOVA, ridPa, 4096, IOMMU_READ);
         pasidDomain.map(IOVA, pasidPa, 4096, IOMMU_READ);
         f.attach(dev, rid);
-        f.core.attachDevicePasid(dev, 5, pasidDomain);
+        f.smmu.setDevPasid(pasidDomain, dev, 5, null);
 
         assertThat(f.read(dev, IOVA).physAddr).isEqualTo(ridPa);
         assertThat(f.translate(dev, 5, IOVA, false).physAddr).isEqualTo(pasidPa);
@@ -195,7 +195,7 @@ class SmmuTranslationTest {
         assertThat(ev[0] >>> 11 & 1).as("SSV").isEqualTo(1);
         assertThat(ev[0] >>> 12 & 0xFFFFF).as("SSID").isEqualTo(256);
 
-        f.core.detachDevicePasid(dev, 5);
+        f.smmu.removeDevPasid(dev, 5, null);
         assertThat(f.translate(dev, 5, IOVA, false).faultName).isEqualTo("C_BAD_CD");
     }
 
@@ -203,21 +203,21 @@ class SmmuTranslationTest {
     void pasidRules() {
         SmmuMaster dev = f.device("nic0", 0x10, 4);
         SmmuPagingDomain s1 = f.stage1(dev);
-        assertErrno(() -> f.core.attachDevicePasid(dev, 16, s1), Errno.EINVAL);
-        assertErrno(() -> f.core.attachDevicePasid(dev, 0, s1), Errno.EINVAL);
-        f.core.attachDevicePasid(dev, 3, s1);
-        assertErrno(() -> f.core.attachDevicePasid(dev, 3, s1), Errno.EBUSY);
+        assertErrno(() -> f.smmu.setDevPasid(s1, dev, 16, null), Errno.EINVAL);
+        assertErrno(() -> f.smmu.setDevPasid(s1, dev, 0, null), Errno.EINVAL);
+        f.smmu.setDevPasid(s1, dev, 3, null);
+        assertErrno(() -> f.smmu.setDevPasid(s1, dev, 3, null), Errno.EBUSY);
         // a stage-2 RID domain cannot sit under a CD table with PASIDs in use
         SmmuPagingDomain s2 = f.nestParent(dev);
         assertErrno(() -> f.attach(dev, s2), Errno.EBUSY);
-        assertErrno(() -> f.core.attachDevicePasid(dev, 4, s2), Errno.EINVAL);
+        assertErrno(() -> f.smmu.setDevPasid(s2, dev, 4, null), Errno.EINVAL);
         // blocked RID with a PASID: the STE is a CD-table STE whose no-SSID traffic terminates
         Translation t = f.read(dev, IOVA);
         assertThat(t.faultName).isEqualTo("F_STREAM_DISABLED");
-        f.core.detachDevicePasid(dev, 3);
+        f.smmu.removeDevPasid(dev, 3, null);
         assertThat(f.read(dev, IOVA).faultName).isEqualTo("STE_ABORT");
         SmmuMaster noPasid = f.device("nic1", 0x11, 0);
-        assertErrno(() -> f.core.attachDevicePasid(noPasid, 1, s1), Errno.EINVAL);
+        assertErrno(() -> f.smmu.setDevPasid(s1, noPasid, 1, null), Errno.EINVAL);
     }
 
     @Test
@@ -226,7 +226,7 @@ class SmmuTranslationTest {
         SmmuPagingDomain d = f.stage1(dev);
         long pa = f.frame();
         d.map(IOVA, pa, 4096, IOMMU_READ);
-        f.core.attachDevicePasid(dev, 3000, d);
+        f.smmu.setDevPasid(d, dev, 3000, null);
         long ste0 = f.memory.readLong(f.smmu.steAddress(0x20));
         assertThat(ste0 >>> 4 & 3).as("S1Fmt = 64K L2").isEqualTo(2);
         long l1 = f.memory.readLong((ste0 & 0x000F_FFFF_FFFF_FFC0L) + 8 * (3000 / 1024));
