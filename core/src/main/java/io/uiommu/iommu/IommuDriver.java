@@ -76,6 +76,22 @@ public interface IommuDriver {
         throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no DMA model");
     }
 
+    /**
+     * get_viommu_size != 0: whether {@code dev}'s IOMMU can host a vIOMMU of {@code type}
+     * (IOMMU_VIOMMU_ALLOC answers EOPNOTSUPP otherwise, before looking at the parent).
+     */
+    default boolean viommuSupported(IommuDevice dev, int type) {
+        return false;
+    }
+
+    /**
+     * viommu_init: a vIOMMU of {@code type} over the nesting parent {@code parent}, seeing its
+     * vDEVICEs through {@code vdevs}; {@code data} is the optional driver data (null if none).
+     */
+    default ViommuOps viommuInit(IommuDevice dev, int type, IommuDomain parent, UserData data, VirtualDevices vdevs) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no vIOMMU");
+    }
+
     /** Vendor registers for IOMMU_GET_HW_INFO: the type tag and the struct bytes. */
     record HwInfo(int type, byte[] data) {
     }
