@@ -12,6 +12,7 @@ public class IommuDevice {
     private final IommuDriver driver;
     private IommuDomain domain;
     private boolean owned;
+    private int maxPasids;
 
     public IommuDevice(String name, IommuDriver driver) {
         this.name = name;
@@ -43,6 +44,18 @@ public class IommuDevice {
 
     final void setOwned(boolean owned) {
         this.owned = owned;
+    }
+
+    /**
+     * How many PASIDs the device can use through its IOMMU (dev->iommu->max_pasids): 0 without
+     * PASID support, else a power of two. GET_HW_INFO reports its log2.
+     */
+    public final int maxPasids() {
+        return maxPasids;
+    }
+
+    protected final void setMaxPasids(int maxPasids) {
+        this.maxPasids = maxPasids;
     }
 
     @Override

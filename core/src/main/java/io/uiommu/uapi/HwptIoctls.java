@@ -72,7 +72,8 @@ final class HwptIoctls {
         u.put32(IOMMU_HW_INFO.offset("data_len"), info.data().length);
         long caps = dev.driver().capable(dev, IommuDriver.Cap.DIRTY_TRACKING) ? UapiConstants.IOMMU_HW_CAP_DIRTY_TRACKING : 0;
         u.put64(IOMMU_HW_INFO.offset("out_capabilities"), caps);
-        u.put8(IOMMU_HW_INFO.offset("out_max_pasid_log2"), 0);
+        int maxPasids = dev.maxPasids();
+        u.put8(IOMMU_HW_INFO.offset("out_max_pasid_log2"), maxPasids == 0 ? 0 : 31 - Integer.numberOfLeadingZeros(maxPasids));
         u.respond();
         return 0;
     }

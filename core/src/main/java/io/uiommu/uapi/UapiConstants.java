@@ -92,6 +92,8 @@ public final class UapiConstants {
     public static final int MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0;
     public static final int MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0;
     public static final int MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1;
+    /** Upstream 6.15 (Debian's 6.12 selftest uses it): a mock device with 20-bit PASIDs. */
+    public static final int MOCK_FLAGS_DEVICE_PASID = 1 << 2;
     public static final int MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = 3;
     public static final int MOCK_NESTED_DOMAIN_IOTLB_NUM = 4;
     public static final int IOMMU_HW_INFO_TYPE_SELFTEST = 0xfeedbeef;

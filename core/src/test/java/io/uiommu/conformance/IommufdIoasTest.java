@@ -25,23 +25,25 @@ import static org.assertj.core.api.Assertions.assertThat;
  * devices attached to it (each gets its own auto-allocated mock domain), with the temporary
  * memory limit of the variant.
  *
- * <p>The 6.12.117 selftest marks the mock_domain variant {@code pasid_capable}, which needs
- * MOCK_FLAGS_DEVICE_PASID: neither that flag nor PASID-capable mock devices exist in 6.12's
- * iommufd_test.h, so (as the kernel oracle's 6.12 build does) the variant runs without it.
+ * <p>The 6.12.117 selftest marks the mock_domain variant {@code pasid_capable}: it also creates a
+ * mock device with MOCK_FLAGS_DEVICE_PASID, a flag of upstream 6.15's test header that uiommu
+ * accepts (the kernel oracle's 6.12 build has to switch the variant off instead).
  */
 class IommufdIoasTest {
     enum Variant {
-        no_domain(0, 0),
-        mock_domain(1, 0),
-        two_mock_domain(2, 0),
-        mock_domain_limit(1, 16);
+        no_domain(0, 0, false),
+        mock_domain(1, 0, true),
+        two_mock_domain(2, 0, false),
+        mock_domain_limit(1, 16, false);
 
         final int mockDomains;
         final int memoryLimit;
+        final boolean pasidCapable;
 
-        Variant(int mockDomains, int memoryLimit) {
+        Variant(int mockDomains, int memoryLimit, boolean pasidCapable) {
             this.mockDomains = mockDomains;
             this.memoryLimit = memoryLimit;
+            this.pasidCapable = pasidCapable;
         }
     }
 
@@ -62,6 +64,7 @@ class IommufdIoasTest {
     private int hwptId;
     private int deviceId;
     private long baseIova;
+    private int devicePasidId;
 
     /** FIXTURE_SETUP. */
     private void setUp(Variant v) {
@@ -81,6 +84,9 @@ class IommufdIoasTest {
             hwptId = md.hwptId();
             deviceId = md.idevId();
             baseIova = MOCK_APERTURE_START;
+        }
+        if (variant.pasidCapable) {
+            devicePasidId = c.mockDomainFlags(ioasId, MOCK_FLAGS_DEVICE_PASID).idevId();
         }
     }
 
@@ -336,9 +342,12 @@ class IommufdIoasTest {
             checkHwInfo(deviceId, exact, infoSize + 8);
             // smaller than the data: what fits is filled
             checkHwInfo(deviceId, exact, 4);
-            // no PASID support on the mock device
+            // no PASID support on the plain mock device; 20 bits on the PASID-capable one
             Rc rc = c.getHwInfo(deviceId, 0, 0, 0).ok();
             assertThat(rc.get("out_max_pasid_log2")).isZero();
+            if (variant.pasidCapable) {
+                assertThat(c.getHwInfo(devicePasidId, 0, 0, 0).ok().get("out_max_pasid_log2")).isEqualTo(20L);
+            }
         } else {
             c.getHwInfo(deviceId, 0, exact, infoSize).fails(ENOENT);
             c.getHwInfo(deviceId, 0, exact, infoSize + 8).fails(ENOENT);

@@ -6,12 +6,18 @@ import io.uiommu.iommu.IommuDevice;
 public final class MockDevice extends IommuDevice {
     public static final int MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0;
     public static final int MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1;
+    /** From upstream 6.15's test header: the device has PASIDs of {@link #MOCK_PASID_WIDTH} bits. */
+    public static final int MOCK_FLAGS_DEVICE_PASID = 1 << 2;
+    public static final int MOCK_PASID_WIDTH = 20;
 
     private final int flags;
 
     MockDevice(int id, int flags, MockIommuDriver driver) {
         super("iommufd_mock" + id, driver);
         this.flags = flags;
+        if ((flags & MOCK_FLAGS_DEVICE_PASID) != 0) {
+            setMaxPasids(1 << MOCK_PASID_WIDTH);
+        }
     }
 
     public int flags() {

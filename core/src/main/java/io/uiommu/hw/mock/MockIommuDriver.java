@@ -41,9 +41,13 @@ public final class MockIommuDriver implements IommuDriver {
         return "mock";
     }
 
-    /** mock_dev_create: unknown flags are EINVAL. */
+    /**
+     * mock_dev_create: unknown flags are EINVAL. The PASID flag is upstream's (6.15), accepted because
+     * Debian's 6.12 selftest already creates such a device.
+     */
     public synchronized MockDevice createDevice(int flags) {
-        if ((flags & ~(MockDevice.MOCK_FLAGS_DEVICE_NO_DIRTY | MockDevice.MOCK_FLAGS_DEVICE_HUGE_IOVA)) != 0) {
+        if ((flags & ~(MockDevice.MOCK_FLAGS_DEVICE_NO_DIRTY | MockDevice.MOCK_FLAGS_DEVICE_HUGE_IOVA
+                | MockDevice.MOCK_FLAGS_DEVICE_PASID)) != 0) {
             throw new IommufdException(Errno.EINVAL, "unknown mock device flags");
         }
         int id = usedIds.nextClearBit(0);
