@@ -136,7 +136,7 @@ public final class IommuCore {
             detachDevicePasid(dev, pasid);
         }
         dev.setOwned(false);
-        dev.setDomain(dev.driver().blockedDomain());
+        detachDevice(dev);
     }
 
     /** Attach (or replace) the RID to a domain; on refusal the old domain stays. */
@@ -150,6 +150,8 @@ public final class IommuCore {
 
     /** Back to the blocking domain. */
     public void detachDevice(IommuDevice dev) {
+        // The driver must hear of it: hardware models keep translating through their tables otherwise.
+        dev.driver().attachDev(dev.driver().blockedDomain(), dev);
         dev.setDomain(dev.driver().blockedDomain());
     }
 
