@@ -44,6 +44,17 @@ class PlatformOptionTest {
     }
 
     @Test
+    void vtdDemoShowsNestingAndCatchesTheMissingInvalidation() {
+        assertThat(run("demo", "--platform", "vtd")).isZero();
+        assertThat(out).contains("nesting on VT-d")
+                .contains("DMA through both stages: page A \"first write\"")
+                .contains("forgets to invalidate: page A \"stale write\"")
+                .contains("AUDIT: missing invalidation caught: vtd IOTLB entry")
+                .contains("then: page A \"................\", page B \"after invalidate\"")
+                .contains("1 stale-translation report(s)");
+    }
+
+    @Test
     void demoOnAPlatformFile() throws Exception {
         Path p = dir.resolve("two.json");
         Files.writeString(p, "{\"uiommu_platform\": 1, \"name\": \"two\", \"iommus\": [{\"name\": \"m\", \"model\": \"mock\"}],"
