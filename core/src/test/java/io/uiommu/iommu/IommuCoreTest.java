@@ -52,13 +52,22 @@ class IommuCoreTest {
     }
 
     @Test
-    void unavailableModelIsRefusedWithItsName() {
-        IommuUnit unit = new IommuUnit("v", "vtd", 48, 48, List.of(4096L), 0, false, false, false, Map.of());
-        Platform p = new Platform("p", List.of(unit), List.of());
-        if (!IommuCore.AVAILABLE_MODELS.contains("vtd")) {
-            assertThatThrownBy(() -> IommuCore.forPlatform(p, memory))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("model \"vtd\"");
+    void eachModelBuildsItsVendorDriverWithTheDevicesBehindIt() {
+        for (String model : List.of("vtd", "smmuv3", "amd")) {
+            IommuUnit unit = new IommuUnit("u", model, 48, 48, List.of(4096L), 16, true, false, false, Map.of());
+            Platform p = new Platform("p", List.of(unit), List.of(new PciDevice("d", "00:03.0", 24, "u", 16, false, false)));
+            IommuCore core = IommuCore.forPlatform(p, memory);
+            IommuDriver driver = core.unitDriver("u");
+            assertThat(driver).as(model).isInstanceOf(switch (model) {
+                case "vtd" -> io.uiommu.hw.vtd.VtdIommu.class;
+                case "smmuv3" -> io.uiommu.hw.smmuv3.ArmSmmuV3.class;
+                default -> io.uiommu.hw.amd.AmdIommu.class;
+            });
+            assertThat(((IommuHardware) driver).unit()).isSameAs(unit);
+            assertThat(core.device("d").driver()).isSameAs(driver);
+            assertThat(core.device("d").maxPasids()).as(model).isEqualTo(1 << 16);
         }
+        assertThat(IommuCore.AVAILABLE_MODELS).containsExactlyElementsOf(Platform.MODELS);
     }
 
     @Test
