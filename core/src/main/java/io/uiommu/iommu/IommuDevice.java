@@ -67,11 +67,8 @@ public class IommuDevice {
         this.maxPasids = maxPasids;
     }
 
-    /**
-     * The domain a PASID of the device is attached to, or null. A model that keeps its own PASID
-     * table may answer from it; the iommu core keeps both in step.
-     */
-    public IommuDomain pasidDomain(int pasid) {
+    /** The domain a PASID of the device is attached to, or null. */
+    public final IommuDomain pasidDomain(int pasid) {
         PasidTable t = pasidTable;
         for (int i = 0; i < t.pasids.length; i++) {
             if (t.pasids[i] == pasid) {
