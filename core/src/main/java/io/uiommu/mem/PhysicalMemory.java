@@ -9,7 +9,8 @@ import java.util.Arrays;
  * kernel's selftest observes them (MD_CHECK_REFS).
  *
  * <p>Locking: reference and pin counts change under this object's monitor; frame bytes are read
- * and written without locks, as real memory is.
+ * and written without locks, as real memory is, except that aligned 64-bit stores and
+ * compare-and-set take the frame's monitor so that they are atomic with respect to each other.
  */
 public final class PhysicalMemory {
     public static final int PAGE_SHIFT = 12;
@@ -130,6 +131,37 @@ public final class PhysicalMemory {
         c.data[i] = null;
         framesInUse++;
         return pfn;
+    }
+
+    /**
+     * {@code frames} (a power of two) physically contiguous zeroed frames aligned to their total
+     * size, each with one reference: tables bigger than a page (Arm 16K/64K granules, concatenated
+     * stage-2 roots) need them. Returns the first pfn; frames are freed one by one with {@link #put}.
+     */
+    public synchronized long allocateContiguous(int frames) {
+        if (frames <= 0 || (frames & (frames - 1)) != 0) {
+            throw new IllegalArgumentException("frame count must be a power of two: " + frames);
+        }
+        if (frames == 1) {
+            return allocateFrame();
+        }
+        long first = (nextFreshPfn + frames - 1) & -(long) frames;
+        for (long pfn = nextFreshPfn; pfn < first; pfn++) {
+            if (freeCount == freePfns.length) {
+                freePfns = Arrays.copyOf(freePfns, freeCount * 2);
+            }
+            freePfns[freeCount++] = pfn;
+        }
+        nextFreshPfn = first + frames;
+        for (long pfn = first; pfn < first + frames; pfn++) {
+            Chunk c = chunk(pfn, true);
+            int i = (int) (pfn & CHUNK_MASK);
+            c.refs[i] = 1;
+            c.pins[i] = 0;
+            c.data[i] = null;
+        }
+        framesInUse += frames;
+        return first;
     }
 
     /** Takes one more reference on an allocated frame. */
@@ -272,7 +304,11 @@ public final class PhysicalMemory {
             if (observer != null) {
                 observer.written(pa, 8);
             }
-            LE_LONG.set(frameBytes(pa >>> PAGE_SHIFT, true), (int) (pa & (PAGE_SIZE - 1)), value);
+            byte[] d = frameBytes(pa >>> PAGE_SHIFT, true);
+            // Same monitor as compareAndSetLong: a hardware A/D update must not undo this store.
+            synchronized (d) {
+                LE_LONG.set(d, (int) (pa & (PAGE_SIZE - 1)), value);
+            }
             return;
         }
         byte[] b = new byte[8];
@@ -290,7 +326,17 @@ public final class PhysicalMemory {
         if (observer != null) {
             observer.written(pa, 8);
         }
-        return LE_LONG.compareAndSet(frameBytes(pa >>> PAGE_SHIFT, true), (int) (pa & (PAGE_SIZE - 1)), expected, value);
+        // Byte-array views support no atomic access modes (heap byte[] is not 8-aligned), so the
+        // compare and the store happen under the frame's monitor, which aligned writeLong takes too.
+        byte[] d = frameBytes(pa >>> PAGE_SHIFT, true);
+        int at = (int) (pa & (PAGE_SIZE - 1));
+        synchronized (d) {
+            if ((long) LE_LONG.get(d, at) != expected) {
+                return false;
+            }
+            LE_LONG.set(d, at, value);
+            return true;
+        }
     }
 
     private static final java.lang.invoke.VarHandle LE_LONG =
