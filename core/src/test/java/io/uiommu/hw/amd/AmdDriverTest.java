@@ -122,7 +122,7 @@ class AmdDriverTest {
         assertErrno(Errno.EINVAL, () -> f.iommu.setDevPasid(sva, plain, 1));
         // Moving the RID to v1 destroys the GCR3 table and its PASIDs, as Linux detach_device does.
         f.iommu.attachDev(v1, dev);
-        assertThat(dev.pasidDomain(65534)).isNull();
+        assertThat(dev.programmedDomain(65534)).isNull();
         assertThat(f.translate(dev, 65534, 0, false).faulted).isTrue();
         f.iommu.removeDevPasid(dev, 65534);
     }
