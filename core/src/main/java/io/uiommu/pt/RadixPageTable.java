@@ -339,41 +339,53 @@ abstract class RadixPageTable implements PageTableFormat {
         freeSubtree(root, top(), tables, allocator);
     }
 
+    /** The highest input address at or above {@code iova} that is still in the same valid range. */
+    long inputLimit(long iova) {
+        return inputBits >= 64 ? -1L : (1L << inputBits) - 1;
+    }
+
     @Override
     public void readAndClearDirty(long root, long iova, long length, boolean noClear, TableMemory tables,
             DirtySink sink) {
-        if (length <= 0) {
+        if (length <= 0 || !inputValid(iova)) {
             return;
         }
         long last = iova + length - 1; // inclusive, so a range reaching 2^64 does not wrap
-        long cur = iova;
-        while (Long.compareUnsigned(cur, last) <= 0 && inputValid(cur)) {
-            long table = root;
-            int d = top();
-            long next;
-            while (true) {
-                long pte = tables.readLong(softwareAddress(tables, slot(table, cur, d)));
-                if (!present(pte, d)) {
-                    next = (cur | ((1L << shift[d]) - 1)) + 1;
-                    break;
-                }
+        if (Long.compareUnsigned(last, iova) < 0) {
+            last = -1L;
+        }
+        long limit = inputLimit(iova);
+        if (Long.compareUnsigned(last, limit) > 0) {
+            last = limit;
+        }
+        harvestRange(root, top(), iova, last, noClear, tables, sink);
+    }
+
+    /** Harvests [lo, hi] (inclusive, inside the span of {@code table}) one slot at a time. */
+    private void harvestRange(long table, int d, long lo, long hi, boolean noClear, TableMemory tables,
+            DirtySink sink) {
+        long entryMask = (1L << shift[d]) - 1;
+        long cur = lo;
+        while (true) {
+            long pte = tables.readLong(softwareAddress(tables, slot(table, cur, d)));
+            long end = cur | entryMask; // last address of this slot
+            if (present(pte, d)) {
                 if (isTable(pte, d)) {
-                    table = nextTable(pte, d);
-                    d = childDepth(pte, d);
-                    continue;
+                    harvestRange(nextTable(pte, d), childDepth(pte, d), cur,
+                            Long.compareUnsigned(end, hi) < 0 ? end : hi, noClear, tables, sink);
+                } else {
+                    long size = leafSize(pte, d);
+                    long start = cur & -size;
+                    if (harvest(table, start, d, size, noClear, tables)) {
+                        sink.dirty(start, size);
+                    }
+                    end = start + size - 1;
                 }
-                long size = leafSize(pte, d);
-                long start = cur & -size;
-                next = start + size;
-                if (harvest(table, start, d, size, noClear, tables)) {
-                    sink.dirty(start, size);
-                }
-                break;
             }
-            if (Long.compareUnsigned(next, cur) <= 0) {
-                return; // wrapped past the top of the address space
+            if (Long.compareUnsigned(end, hi) >= 0) {
+                return;
             }
-            cur = next;
+            cur = end + 1;
         }
     }
 

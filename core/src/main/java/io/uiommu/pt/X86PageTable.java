@@ -72,6 +72,11 @@ public final class X86PageTable extends RadixPageTable {
     }
 
     @Override
+    long inputLimit(long iova) {
+        return iova >= 0 ? (1L << (inputBits - 1)) - 1 : -1L;
+    }
+
+    @Override
     boolean present(long pte, int d) {
         return (pte & P) != 0;
     }

@@ -153,7 +153,7 @@ class FormatRandomizedTest {
     private static void check(PageTableFormat fmt, PtFixture f, long root, TreeMap<Long, Leaf> model, long at, int step) {
         Map.Entry<Long, Leaf> e = model.floorEntry(at);
         boolean mapped = e != null && e.getKey() + e.getValue().size() > at;
-        boolean ok = fmt.walk(root, at, READ, false, f.tables, f.walk);
+        boolean ok = fmt.walk(root, at, READ, true, f.tables, f.walk);
         if (!mapped) {
             assertThat(ok).as("walk 0x%x step %d (unmapped) -> %s", at, step, f.walk.fault).isFalse();
             assertThat(f.walk.fault).isEqualTo(Walk.Fault.TRANSLATION);
@@ -164,7 +164,19 @@ class FormatRandomizedTest {
         assertThat(f.walk.outputAddress).isEqualTo(leaf.oa() + (at - e.getKey()));
         assertThat(f.walk.pageSize).isEqualTo(leaf.size());
         assertThat((f.walk.perm & WRITE) != 0).isEqualTo((leaf.perm() & WRITE) != 0);
-        assertThat(fmt.walk(root, at, WRITE, false, f.tables, f.walk)).isEqualTo((leaf.perm() & WRITE) != 0);
+        assertThat(f.walk.level).isEqualTo(expectedLevel(fmt, leaf.size()));
+        // Hardware A/D updates on, as a unit with dirty tracking walks (Arm DBM pages need HD to be writable).
+        assertThat(fmt.walk(root, at, WRITE, true, f.tables, f.walk)).isEqualTo((leaf.perm() & WRITE) != 0);
+    }
+
+    /** The spec level a leaf of this size sits at, from the format's own numbering rules. */
+    private static int expectedLevel(PageTableFormat fmt, long size) {
+        int log = Long.numberOfTrailingZeros(size);
+        if (fmt instanceof ArmLpaeTable arm) {
+            int g = Integer.numberOfTrailingZeros(arm.granuleBytes());
+            return 3 - (log - g) / (g - 3);
+        }
+        return 1 + (log - 12) / 9;
     }
 
     private static void checkDirty(PageTableFormat fmt, PtFixture f, long root, TreeMap<Long, Leaf> model, Case c,
