@@ -69,6 +69,7 @@ public final class IommuCore {
     private IommuDriver driverFor(IommuUnit unit) {
         return switch (unit.model()) {
             case "mock" -> mock;
+            case "vtd" -> new io.uiommu.hw.vtd.VtdIommu(unit, physical, auditor);
             // VENDOR MODELS: "vtd" -> new io.uiommu.hw.vtd.<Class>(unit, physical, auditor), and the
             // same for "smmuv3" and "amd", once their classes are on main.
             default -> throw new IllegalArgumentException("IOMMU " + unit.name() + ": model \"" + unit.model()
@@ -77,7 +78,7 @@ public final class IommuCore {
     }
 
     /** The models {@link #driverFor} builds. */
-    public static final List<String> AVAILABLE_MODELS = List.of("mock");
+    public static final List<String> AVAILABLE_MODELS = List.of("mock", "vtd");
 
     /** A machine of the given platform over its physical memory. */
     public static IommuCore forPlatform(Platform platform, PhysicalMemory physical) {
