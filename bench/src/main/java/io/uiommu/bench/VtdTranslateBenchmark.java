@@ -60,6 +60,14 @@ public class VtdTranslateBenchmark {
         }
     }
 
+    /** Calibration: the harness and the Translation reset alone, on the same loaded machine. */
+    @Benchmark
+    public long baselineResetOnly() {
+        long iova = IOVA + ((long) (hot++ & 15) << 12) + 0x40;
+        out.reset(iova, -1, 1);
+        return out.physAddr + iova;
+    }
+
     @Benchmark
     public long iotlbHit() {
         long iova = IOVA + ((long) (hot++ & 15) << 12) + 0x40;

@@ -45,8 +45,6 @@ final class IoTlb {
     /** Entries of 2 MiB / 1 GiB leaves, and nested entries, held now (lookups and invalidations skip work when 0). */
     private int largeEntries;
     private int nestedEntries;
-    private long hits;
-    private long misses;
 
     IoTlb(PhysicalMemory memory, StaleTranslationAuditor auditor) {
         this.memory = memory;
@@ -70,7 +68,7 @@ final class IoTlb {
      * Looks up a translation; on a usable hit sets {@code physAddr}, {@code pageSize} and returns
      * the PGTT of the entry, else returns 0.
      */
-    int lookup(int did, int pasid, long iova, boolean write, Translation out) {
+    int lookup(int did, int pasid, long iova, boolean write, boolean audit, Translation out) {
         long tag = tag(did, pasid);
         int classes = largeEntries == 0 ? 1 : 3;
         for (int c = 0; c < classes; c++) {
@@ -89,10 +87,9 @@ final class IoTlb {
             if (!usable) {
                 break;
             }
-            hits++;
-            if (auditor != null && auditor.enabled()) {
+            if (audit) {
                 CacheFill f = fills[i];
-                if (f != null) {
+                if (f != null && f.words() > 0) {
                     auditor.checkHit("vtd", NAME, "did " + did + " pasid " + pasid + " iova 0x"
                             + Long.toHexString(kp & ~0xFFFL) + " (" + (1L << SIZE_SHIFT[c] >> 10) + " KiB)", f);
                 }
@@ -102,7 +99,6 @@ final class IoTlb {
             out.pageSize = size;
             return fl >>> PGTT_SHIFT;
         }
-        misses++;
         return 0;
     }
 
@@ -250,13 +246,5 @@ final class IoTlb {
             }
         }
         return n;
-    }
-
-    long hits() {
-        return hits;
-    }
-
-    long misses() {
-        return misses;
     }
 }
