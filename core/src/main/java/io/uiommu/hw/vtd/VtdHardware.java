@@ -97,6 +97,7 @@ public final class VtdHardware {
         int reads;
         /** PASID + 1 whose entry {@link #pasidEntry} holds from this translation's PASID-table read, else 0. */
         int pasidEntryValid;
+        long generation;
 
         Scratch(PhysicalMemory memory) {
             nested = new NestedTableMemory(memory);
@@ -452,6 +453,7 @@ public final class VtdHardware {
         if (s == null) {
             s = scratch();
         }
+        s.generation = iotlb.generation();
         if (s.pasidEntryValid != effectivePasid + 1 && !pasidCache.lookup(sid, effectivePasid, s.pasidEntry)) {
             if (!contextCache.lookup(sid, s.context)
                     && !readContext(sid, rootTableAddress & ~0xFFFL, pasid, iova, write, out, s)) {
@@ -706,7 +708,7 @@ public final class VtdHardware {
         if (record) {
             pasidEntryAddress = pasidEntryAddress(ctx0, effectivePasid);
         }
-        iotlb.fill(did, effectivePasid, iova, output, pageSize, perm, write, pgtt, pasidEntryAddress, first,
+        iotlb.fill(s.generation, did, effectivePasid, iova, output, pageSize, perm, write, pgtt, pasidEntryAddress, first,
                 secondUsed);
         out.physAddr = output;
         out.pageSize = pageSize;
