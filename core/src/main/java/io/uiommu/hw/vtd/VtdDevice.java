@@ -58,8 +58,8 @@ public final class VtdDevice extends IommuDevice {
         return sid & 0xFF;
     }
 
-    /** What the unit's PASID entry of {@code pasid} points at now (RID_PASID 0 included), or null. */
-    public IommuDomain entryDomain(int pasid) {
+    /** The domain the hardware tables give a PASID (0: the RID), or null. */
+    public IommuDomain programmedDomain(int pasid) {
         synchronized (driver()) {
             return attached.get(pasid);
         }
