@@ -13,7 +13,8 @@ import java.util.concurrent.Callable;
 /** The uiommu command: iommufd (/dev/iommu) in user space. Subcommands do the work. */
 @Command(name = "uiommu", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "The Linux iommufd subsystem (/dev/iommu) in user space.",
-        subcommands = {ReplayCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ReplayCommand.class, DemoCommand.class, ServeCommand.class, RunCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
     /** Exit status for a command line that cannot be understood (picocli's convention). */
     static final int USAGE = 2;
@@ -38,6 +39,9 @@ public final class Main implements Callable<Integer> {
             public <K> K create(Class<K> cls) throws Exception {
                 if (cls == ReplayCommand.class) {
                     return cls.cast(new ReplayCommand(out));
+                }
+                if (cls == DemoCommand.class) {
+                    return cls.cast(new DemoCommand(out));
                 }
                 return defaults.create(cls);
             }

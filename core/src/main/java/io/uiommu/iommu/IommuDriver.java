@@ -24,6 +24,28 @@ public interface IommuDriver {
     /** attach_dev: may refuse with EINVAL when domain and device do not fit. */
     void attachDev(IommuDomain domain, IommuDevice dev);
 
+    /**
+     * set_dev_pasid: attaches one PASID of the device to a domain; the RID's translation and other
+     * PASIDs stay as they are. Drivers without PASID support refuse with EOPNOTSUPP.
+     */
+    default void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no PASID attach");
+    }
+
+    /** remove_dev_pasid: the PASID goes back to blocking. */
+    default void removeDevPasid(IommuDevice dev, int pasid) {
+    }
+
+    /**
+     * Attaches the RID with the domain owning every PASID of the device (a guest-owned PASID / CD /
+     * GCR3 table behind a nested domain). Units whose nesting cannot express that refuse with
+     * EOPNOTSUPP.
+     */
+    default void attachDevAllPasids(IommuDomain domain, IommuDevice dev) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP,
+                name() + " cannot give a domain all PASIDs");
+    }
+
     /** hw_info: vendor registers for IOMMU_GET_HW_INFO. */
     HwInfo hwInfo(IommuDevice dev);
 

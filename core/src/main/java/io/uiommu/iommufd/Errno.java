@@ -3,7 +3,7 @@ package io.uiommu.iommufd;
 /** Linux errno values (x86-64 / asm-generic numbering) that iommufd and its users return. */
 public enum Errno {
     EPERM(1), ENOENT(2), ESRCH(3), EIO(5), ENXIO(6), E2BIG(7), EBADF(9), EAGAIN(11), ENOMEM(12),
-    EACCES(13), EFAULT(14), EBUSY(16), EEXIST(17), ENODEV(19), EINVAL(22), ENOTTY(25), ENOSPC(28),
+    EACCES(13), EFAULT(14), EBUSY(16), EEXIST(17), ENODEV(19), EINVAL(22), ENFILE(23), EMFILE(24), ENOTTY(25), ENOSPC(28),
     ESPIPE(29), ERANGE(34), EDEADLK(35), EBADE(52), EOVERFLOW(75), EBADFD(77), EMSGSIZE(90),
     EOPNOTSUPP(95), EADDRINUSE(98);
 

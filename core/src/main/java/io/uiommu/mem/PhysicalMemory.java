@@ -6,7 +6,9 @@ import java.util.Arrays;
  * Sparse simulated physical memory of 4 KiB frames, addresses below 2^52. A frame's bytes are
  * allocated on first touch; its reference count (mappings plus pins) decides when a frame allocated
  * by {@link #allocateFrame()} returns to the free list. Pins are counted separately because the
- * kernel's selftest observes them (MD_CHECK_REFS).
+ * kernel's selftest observes them (MD_CHECK_REFS). A frame may keep its bytes elsewhere
+ * ({@link ExternalBytes}: a page still in a client process, for the daemon) until its owner
+ * {@link #internalize internalizes} them.
  *
  * <p>Locking: reference and pin counts change under this object's monitor; frame bytes are read
  * and written without locks, as real memory is, except that aligned 64-bit stores and
@@ -24,6 +26,16 @@ public final class PhysicalMemory {
 
     private volatile WriteObserver writeObserver;
 
+    /**
+     * Where the bytes of an external frame live (a page still in a client process). Accesses never
+     * cross the page; a backend that can no longer reach its bytes reads zeros and drops writes.
+     */
+    public interface ExternalBytes {
+        void read(int inPage, byte[] dst, int off, int len);
+
+        void write(int inPage, byte[] src, int off, int len);
+    }
+
     public void setWriteObserver(WriteObserver observer) {
         this.writeObserver = observer;
     }
@@ -38,6 +50,7 @@ public final class PhysicalMemory {
         final byte[][] data = new byte[CHUNK_FRAMES][];
         final int[] refs = new int[CHUNK_FRAMES];
         final int[] pins = new int[CHUNK_FRAMES];
+        final ExternalBytes[] external = new ExternalBytes[CHUNK_FRAMES];
 
         Chunk(long index) {
             this.index = index;
@@ -129,6 +142,7 @@ public final class PhysicalMemory {
         c.refs[i] = 1;
         c.pins[i] = 0;
         c.data[i] = null;
+        c.external[i] = null;
         framesInUse++;
         return pfn;
     }
@@ -159,9 +173,37 @@ public final class PhysicalMemory {
             c.refs[i] = 1;
             c.pins[i] = 0;
             c.data[i] = null;
+            c.external[i] = null;
         }
         framesInUse += frames;
         return first;
+    }
+
+    /** Like {@link #allocateFrame()}, for a frame whose bytes live in {@code bytes} until internalized. */
+    public synchronized long allocateExternalFrame(ExternalBytes bytes) {
+        long pfn = allocateFrame();
+        chunk(pfn, false).external[(int) (pfn & CHUNK_MASK)] = bytes;
+        return pfn;
+    }
+
+    /** The backend of an external frame, or null for a frame whose bytes live here. */
+    public ExternalBytes external(long pfn) {
+        Chunk c = chunk(pfn, false);
+        return c == null ? null : c.external[(int) (pfn & CHUNK_MASK)];
+    }
+
+    /** Takes over the bytes of an external frame (a copy of its page): from now on they live here. */
+    public synchronized void internalize(long pfn, byte[] page) {
+        if (page.length != PAGE_SIZE) {
+            throw new IllegalArgumentException("a frame is one page");
+        }
+        Chunk c = chunk(pfn, false);
+        int i = (int) (pfn & CHUNK_MASK);
+        if (c == null || c.external[i] == null) {
+            throw new IllegalStateException("not an external frame 0x" + Long.toHexString(pfn));
+        }
+        c.data[i] = page.clone();
+        c.external[i] = null;
     }
 
     /** Takes one more reference on an allocated frame. */
@@ -178,6 +220,7 @@ public final class PhysicalMemory {
         }
         if (--c.refs[i] == 0 && pfn >= FIRST_ALLOCATED_PFN) {
             c.data[i] = null;
+            c.external[i] = null;
             framesInUse--;
             if (freeCount == freePfns.length) {
                 freePfns = Arrays.copyOf(freePfns, freeCount * 2);
@@ -237,7 +280,7 @@ public final class PhysicalMemory {
         }
         int i = (int) (pfn & CHUNK_MASK);
         byte[] d = c.data[i];
-        if (d == null && create) {
+        if (d == null && create && c.external[i] == null) {
             synchronized (this) {
                 d = c.data[i];
                 if (d == null) {
@@ -256,10 +299,13 @@ public final class PhysicalMemory {
             int inPage = (int) (pa & (PAGE_SIZE - 1));
             int n = Math.min(len, PAGE_SIZE - inPage);
             byte[] d = frameBytes(pa >>> PAGE_SHIFT, false);
-            if (d == null) {
-                Arrays.fill(dst, off, off + n, (byte) 0);
-            } else {
+            ExternalBytes x;
+            if (d != null) {
                 System.arraycopy(d, inPage, dst, off, n);
+            } else if ((x = external(pa >>> PAGE_SHIFT)) != null) {
+                x.read(inPage, dst, off, n);
+            } else {
+                Arrays.fill(dst, off, off + n, (byte) 0);
             }
             pa += n;
             off += n;
@@ -277,7 +323,12 @@ public final class PhysicalMemory {
         while (len > 0) {
             int inPage = (int) (pa & (PAGE_SIZE - 1));
             int n = Math.min(len, PAGE_SIZE - inPage);
-            System.arraycopy(src, off, frameBytes(pa >>> PAGE_SHIFT, true), inPage, n);
+            byte[] d = frameBytes(pa >>> PAGE_SHIFT, true);
+            if (d != null) {
+                System.arraycopy(src, off, d, inPage, n);
+            } else {
+                external(pa >>> PAGE_SHIFT).write(inPage, src, off, n);
+            }
             pa += n;
             off += n;
             len -= n;
@@ -289,7 +340,9 @@ public final class PhysicalMemory {
         checkAddress(pa, 8);
         if ((pa & 7) == 0) {
             byte[] d = frameBytes(pa >>> PAGE_SHIFT, false);
-            return d == null ? 0 : (long) LE_LONG.get(d, (int) (pa & (PAGE_SIZE - 1)));
+            if (d != null || external(pa >>> PAGE_SHIFT) == null) {
+                return d == null ? 0 : (long) LE_LONG.get(d, (int) (pa & (PAGE_SIZE - 1)));
+            }
         }
         byte[] b = new byte[8];
         read(pa, b, 0, 8);
@@ -301,15 +354,17 @@ public final class PhysicalMemory {
         checkAddress(pa, 8);
         if ((pa & 7) == 0) {
             WriteObserver observer = writeObserver;
-            if (observer != null) {
-                observer.written(pa, 8);
-            }
             byte[] d = frameBytes(pa >>> PAGE_SHIFT, true);
-            // Same monitor as compareAndSetLong: a hardware A/D update must not undo this store.
-            synchronized (d) {
-                LE_LONG.set(d, (int) (pa & (PAGE_SIZE - 1)), value);
+            if (d != null) {
+                if (observer != null) {
+                    observer.written(pa, 8);
+                }
+                // Same monitor as compareAndSetLong: a hardware A/D update must not undo this store.
+                synchronized (d) {
+                    LE_LONG.set(d, (int) (pa & (PAGE_SIZE - 1)), value);
+                }
+                return;
             }
-            return;
         }
         byte[] b = new byte[8];
         LE_LONG.set(b, 0, value);
@@ -326,9 +381,21 @@ public final class PhysicalMemory {
         if (observer != null) {
             observer.written(pa, 8);
         }
+        byte[] d = frameBytes(pa >>> PAGE_SHIFT, true);
+        if (d == null) {
+            // A page still in a client process: compare and write are separate remote accesses there.
+            ExternalBytes x = external(pa >>> PAGE_SHIFT);
+            byte[] b = new byte[8];
+            x.read((int) (pa & (PAGE_SIZE - 1)), b, 0, 8);
+            if ((long) LE_LONG.get(b, 0) != expected) {
+                return false;
+            }
+            LE_LONG.set(b, 0, value);
+            x.write((int) (pa & (PAGE_SIZE - 1)), b, 0, 8);
+            return true;
+        }
         // Byte-array views support no atomic access modes (heap byte[] is not 8-aligned), so the
         // compare and the store happen under the frame's monitor, which aligned writeLong takes too.
-        byte[] d = frameBytes(pa >>> PAGE_SHIFT, true);
         int at = (int) (pa & (PAGE_SIZE - 1));
         synchronized (d) {
             if ((long) LE_LONG.get(d, at) != expected) {

@@ -7,11 +7,12 @@ import java.util.Arrays;
 
 /**
  * A process's file descriptor table: lowest free number first, as the kernel allocates. Simulated
- * processes start with 0, 1 and 2 taken, so numbers look like a C program's.
+ * processes start with 0, 1 and 2 taken, so numbers look like a C program's. The daemon extends it:
+ * there the numbers are the client's real fds, installed and resolved in the client process.
  *
  * <p>Locking: this object's monitor.
  */
-public final class FdTable {
+public class FdTable {
     private OpenFile[] files = new OpenFile[64];
 
     public FdTable() {

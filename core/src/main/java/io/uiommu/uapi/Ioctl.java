@@ -36,11 +36,17 @@ public enum Ioctl {
     private final int nr;
     private final UapiStruct struct;
     private final int minSize;
+    private final String label = "ioctl " + name();
 
     Ioctl(int nr, UapiStruct struct, String lastMandatoryField) {
         this.nr = nr;
         this.struct = struct;
         this.minSize = struct == null ? 0 : struct.offsetOfEnd(lastMandatoryField);
+    }
+
+    /** "ioctl NAME", for reports that say which call did something. */
+    public String label() {
+        return label;
     }
 
     /** The request code a C program passes to ioctl(2). */

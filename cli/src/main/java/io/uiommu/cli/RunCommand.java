@@ -1,0 +1,77 @@
+package io.uiommu.cli;
+
+import io.uiommu.server.ShimLibrary;
+import io.uiommu.server.UiommuServer;
+import io.uiommu.uapi.DevIommu;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code uiommu run -- CMD ARGS...}: runs a program with /dev/iommu served by an embedded daemon on
+ * a private socket (the shim preloaded, the socket in $UIOMMU_SOCKET), like umockdev-run. Exits
+ * with the program's status (128 + the signal number if a signal ended it).
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Run CMD with /dev/iommu served by uiommu (LD_PRELOAD shim, private daemon).",
+                "Exits with CMD's exit status."})
+final class RunCommand implements Callable<Integer> {
+    @Option(names = "--platform", paramLabel = "P",
+            description = "Machine to present (preset name or platform file); default: the selftest's mock IOMMU.")
+    String platform;
+
+    @Parameters(arity = "1..*", paramLabel = "CMD", description = "The program and its arguments (after --).")
+    List<String> command;
+
+    private final PrintStream err;
+
+    RunCommand() {
+        this(System.err);
+    }
+
+    RunCommand(PrintStream err) {
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        if (platform != null && !platform.equals("mock")) {
+            err.println("uiommu run: --platform " + platform + " is not wired yet; serving the mock IOMMU");
+        }
+        Path shim;
+        try {
+            shim = ShimLibrary.path();
+        } catch (IOException e) {
+            err.println("uiommu run: " + e.getMessage());
+            return 1;
+        }
+        Path dir = Files.createTempDirectory("uiommu-run",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        try (UiommuServer server = UiommuServer.start(dir.resolve("sock"), new DevIommu())) {
+            ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
+            String preload = pb.environment().get("LD_PRELOAD");
+            pb.environment().put("LD_PRELOAD", preload == null || preload.isEmpty() ? shim.toString()
+                    : shim + ":" + preload);
+            pb.environment().put(UiommuServer.SOCKET_ENV, server.socketPath().toString());
+            Process p;
+            try {
+                p = pb.start();
+            } catch (IOException e) {
+                err.println("uiommu run: cannot run " + command.getFirst() + ": " + e.getMessage());
+                return 127;
+            }
+            return p.waitFor();
+        } finally {
+            Files.deleteIfExists(dir.resolve("sock"));
+            Files.deleteIfExists(dir);
+        }
+    }
+}

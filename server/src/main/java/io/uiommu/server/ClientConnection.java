@@ -1,0 +1,329 @@
+package io.uiommu.server;
+
+import io.uiommu.iommufd.Errno;
+import io.uiommu.proc.OpenFile;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The control connection of one client process, served by its own thread: requests in, callbacks and
+ * replies out. Every message must carry the sender's kernel-checked credentials (SCM_CREDENTIALS)
+ * and come from the process that connected (SO_PEERCRED); anything else, or a malformed message,
+ * closes the connection with a log line. When the connection ends the process is gone for uiommu:
+ * its pinned pages are taken over, and its files are released as the kernel closes its fds.
+ *
+ * <p>Locking: thread-confined (the buffers and the protocol state belong to the connection thread).
+ */
+final class ClientConnection {
+    private static final Logger LOG = Logger.getLogger(ClientConnection.class.getName());
+
+    private static final long CONTROL_SIZE = 64;
+
+    private final UiommuServer server;
+    private final int fd;
+    final int pid;
+    final int uid;
+    private final ClientProcess process;
+    private final ClientFdTable fds;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment request = arena.allocate(Protocol.REQUEST_SIZE + 16, 8);
+    private final MemorySegment reply = arena.allocate(Protocol.REPLY_SIZE, 8);
+    private final MemorySegment iov = arena.allocate(16, 8);
+    private final MemorySegment control = arena.allocate(CONTROL_SIZE, 8);
+    private final MemorySegment msghdr = arena.allocate(Native.MSGHDR_SIZE, 8);
+    private boolean broken;
+
+    /** A protocol violation: the connection is closed. */
+    static final class ProtocolException extends Exception {
+        ProtocolException(String message) {
+            super(message);
+        }
+    }
+
+    ClientConnection(UiommuServer server, int fd, int pid, int uid) {
+        this.server = server;
+        this.fd = fd;
+        this.pid = pid;
+        this.uid = uid;
+        this.fds = new ClientFdTable(this, server.registry(), pid);
+        ClientMemory memory = new ClientMemory(pid, uid, server.frames());
+        server.frames().register(memory);
+        this.process = new ClientProcess(pid, uid, memory, fds, server.userLockedVm(uid));
+    }
+
+    ClientProcess process() {
+        return process;
+    }
+
+    void serve() {
+        try {
+            while (true) {
+                long n = receive();
+                if (n == 0) {
+                    return;
+                }
+                handle();
+            }
+        } catch (ProtocolException e) {
+            LOG.warning("uiommu: closing the connection of process " + pid + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "uiommu bug serving process " + pid, e);
+        } finally {
+            server.frames().gone(process.clientMemory());
+            Native.close(fd);
+            arena.close();
+            server.connectionClosed(this);
+        }
+    }
+
+    /** Receives one request (or callback answer) of exactly REQUEST_SIZE bytes; 0 at end of stream. */
+    private long receive() throws ProtocolException {
+        while (true) {
+            iov.set(JAVA_LONG, 0, request.address());
+            iov.set(JAVA_LONG, 8, request.byteSize());
+            msghdr.fill((byte) 0);
+            msghdr.set(JAVA_LONG, Native.MSG_IOV, iov.address());
+            msghdr.set(JAVA_LONG, Native.MSG_IOVLEN, 1);
+            msghdr.set(JAVA_LONG, Native.MSG_CONTROL, control.address());
+            msghdr.set(JAVA_LONG, Native.MSG_CONTROLLEN, CONTROL_SIZE);
+            long n = Native.recvmsg(fd, msghdr, Native.MSG_CMSG_CLOEXEC);
+            if (n == -Native.EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                throw new ProtocolException("recvmsg: errno " + -n);
+            }
+            boolean credsOk = checkControl();
+            if (n == 0) {
+                return 0;
+            }
+            int flags = msghdr.get(JAVA_INT, Native.MSG_FLAGS);
+            if ((flags & (Native.MSG_TRUNC | Native.MSG_CTRUNC)) != 0 || n != Protocol.REQUEST_SIZE) {
+                throw new ProtocolException("malformed message of " + n + " bytes");
+            }
+            if (!credsOk) {
+                throw new ProtocolException("message without the credentials of process " + pid);
+            }
+            return n;
+        }
+    }
+
+    /** Checks the control messages: the sender's credentials must be the connected process's; no fds. */
+    private boolean checkControl() throws ProtocolException {
+        long controlLen = msghdr.get(JAVA_LONG, Native.MSG_CONTROLLEN);
+        long off = 0;
+        boolean creds = false;
+        String bad = null;
+        while (off + Native.CMSG_DATA <= controlLen) {
+            long len = control.get(JAVA_LONG, off + Native.CMSG_LEN);
+            int level = control.get(JAVA_INT, off + Native.CMSG_LEVEL);
+            int type = control.get(JAVA_INT, off + Native.CMSG_TYPE);
+            if (len < Native.CMSG_DATA || off + len > controlLen) {
+                break;
+            }
+            if (level == Native.SOL_SOCKET && type == Native.SCM_CREDENTIALS && len >= Native.CMSG_DATA + 12) {
+                int p = control.get(JAVA_INT, off + Native.CMSG_DATA);
+                int u = control.get(JAVA_INT, off + Native.CMSG_DATA + 4);
+                creds = p == pid && u == uid;
+                if (!creds) {
+                    bad = "message from process " + p + " (uid " + u + ") on the connection of process " + pid;
+                }
+            } else if (level == Native.SOL_SOCKET && type == Native.SCM_RIGHTS) {
+                for (long i = Native.CMSG_DATA; i + 4 <= len; i += 4) {
+                    Native.close(control.get(JAVA_INT, off + i));
+                }
+                bad = "unexpected file descriptors";
+            }
+            off += (len + 7) & ~7L;
+        }
+        if (bad != null) {
+            throw new ProtocolException(bad);
+        }
+        return creds;
+    }
+
+    private int op() {
+        return request.get(JAVA_INT, 0);
+    }
+
+    private int reqFd() {
+        return request.get(JAVA_INT, 4);
+    }
+
+    private long ino() {
+        return request.get(JAVA_LONG, 8);
+    }
+
+    private long a(int i) {
+        return request.get(JAVA_LONG, 16 + 8L * i);
+    }
+
+    private void handle() throws ProtocolException {
+        int op = op();
+        long result = switch (op) {
+            case Protocol.OP_OPEN -> open();
+            case Protocol.OP_IOCTL -> ioctl();
+            case Protocol.OP_READ, Protocol.OP_WRITE -> readWrite(op == Protocol.OP_WRITE);
+            case Protocol.OP_CLOSE -> closed();
+            case Protocol.OP_LOOKUP -> fileOf(reqFd(), ino()) != null ? 1 : 0;
+            case Protocol.OP_UNMAP -> {
+                server.frames().unmapping(process.clientMemory(), a(0), a(1));
+                yield 0;
+            }
+            case Protocol.OP_EXIT -> {
+                server.frames().gone(process.clientMemory());
+                yield 0;
+            }
+            case Protocol.OP_MMAP -> -Errno.ENODEV.value();
+            default -> throw new ProtocolException("unknown request " + op);
+        };
+        if (broken) {
+            throw new ProtocolException("callback failed");
+        }
+        send(Protocol.DONE, 0, result, 0, -1);
+    }
+
+    private long open() {
+        if (a(1) != Protocol.DEVICE_IOMMU) {
+            return -Errno.ENODEV.value();
+        }
+        fds.setNextCloexec((a(0) & 0x80000) != 0);
+        long t0 = server.listener() == null ? 0 : System.nanoTime();
+        int fdNo;
+        try {
+            fdNo = server.devIommu().open(process);
+        } catch (io.uiommu.iommufd.IommufdException e) {
+            return -e.errno().value();
+        }
+        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, "/dev/iommu", 0, 0, null, null, fdNo, t0));
+        return fdNo;
+    }
+
+    /** The served file behind the client's fd: the inode the shim names must be the one the kernel has. */
+    private ServedFile fileOf(int clientFd, long ino) {
+        ServedFile f = fds.resolve(clientFd);
+        return f != null && f.ino == ino ? f : null;
+    }
+
+    private long ioctl() {
+        ServedFile f = fileOf(reqFd(), ino());
+        if (f == null) {
+            return -Errno.EBADF.value();
+        }
+        int request = (int) a(0);
+        long arg = a(1);
+        CallListener listener = server.listener();
+        if (listener == null) {
+            return f.file.ioctl(process, request, arg);
+        }
+        long t0 = System.nanoTime();
+        byte[] before = CallListener.argBytes(process.memory(), request, arg);
+        long r = f.file.ioctl(process, request, arg);
+        byte[] after = before == null ? null : CallListener.argBytes(process.memory(), request, arg);
+        server.notifyCall(new CallListener.Call(CallListener.Kind.IOCTL, pid, reqFd(), f.file.name(), request, arg,
+                before, after, r, t0));
+        return r;
+    }
+
+    private long readWrite(boolean write) {
+        ServedFile f = fileOf(reqFd(), ino());
+        if (f == null) {
+            return -Errno.EBADF.value();
+        }
+        long pos = a(3) != 0 ? a(2) : 0;
+        long t0 = System.nanoTime();
+        OpenFile file = f.file;
+        long r = write ? file.write(process, a(0), a(1), pos) : file.read(process, a(0), a(1), pos);
+        server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, reqFd(),
+                file.name(), 0, a(0), null, null, r, t0));
+        return r;
+    }
+
+    /** The client closed an fd of a served file: if that was the last reference, release now. */
+    private long closed() {
+        ServedFile f = server.registry().byIno(ino());
+        if (f != null) {
+            server.registry().releaseIfHungUp(f);
+        }
+        return 0;
+    }
+
+    /** Callback: hand an fd to the client; its number there, or minus the errno. */
+    long installFd(int passFd, boolean cloexec) {
+        if (broken) {
+            return -Errno.EIO.value();
+        }
+        try {
+            send(Protocol.INSTALL_FD, cloexec ? Protocol.FLAG_CLOEXEC : 0, 0, 0, passFd);
+            return awaitCallbackAnswer();
+        } catch (ProtocolException e) {
+            LOG.warning("uiommu: process " + pid + " did not take an fd: " + e.getMessage());
+            broken = true;
+            return -Errno.EIO.value();
+        }
+    }
+
+    /** Callback: close an fd in the client (an ioctl that made a file failed after installing it). */
+    void closeFd(int clientFd) {
+        if (broken) {
+            return;
+        }
+        try {
+            send(Protocol.CLOSE_FD, 0, 0, clientFd, -1);
+            awaitCallbackAnswer();
+        } catch (ProtocolException e) {
+            LOG.warning("uiommu: process " + pid + " did not close fd " + clientFd + ": " + e.getMessage());
+            broken = true;
+        }
+    }
+
+    private long awaitCallbackAnswer() throws ProtocolException {
+        if (receive() == 0) {
+            throw new ProtocolException("connection closed during a callback");
+        }
+        if (op() != Protocol.OP_CALLBACK) {
+            throw new ProtocolException("expected a callback answer, got request " + op());
+        }
+        return a(0);
+    }
+
+    private void send(int kind, int flags, long result, long aux, int passFd) throws ProtocolException {
+        reply.set(JAVA_INT, 0, kind);
+        reply.set(JAVA_INT, 4, flags);
+        reply.set(JAVA_LONG, 8, result);
+        reply.set(JAVA_LONG, 16, aux);
+        reply.set(JAVA_LONG, 24, 0);
+        iov.set(JAVA_LONG, 0, reply.address());
+        iov.set(JAVA_LONG, 8, Protocol.REPLY_SIZE);
+        msghdr.fill((byte) 0);
+        msghdr.set(JAVA_LONG, Native.MSG_IOV, iov.address());
+        msghdr.set(JAVA_LONG, Native.MSG_IOVLEN, 1);
+        if (passFd >= 0) {
+            control.fill((byte) 0);
+            control.set(JAVA_LONG, Native.CMSG_LEN, Native.CMSG_DATA + 4);
+            control.set(JAVA_INT, Native.CMSG_LEVEL, Native.SOL_SOCKET);
+            control.set(JAVA_INT, Native.CMSG_TYPE, Native.SCM_RIGHTS);
+            control.set(JAVA_INT, Native.CMSG_DATA, passFd);
+            msghdr.set(JAVA_LONG, Native.MSG_CONTROL, control.address());
+            msghdr.set(JAVA_LONG, Native.MSG_CONTROLLEN, 24);
+        }
+        long n;
+        do {
+            n = Native.sendmsg(fd, msghdr, Native.MSG_NOSIGNAL);
+        } while (n == -Native.EINTR);
+        if (n != Protocol.REPLY_SIZE) {
+            throw new ProtocolException("sendmsg: " + (n < 0 ? "errno " + -n : n + " bytes"));
+        }
+    }
+
+    /** Stops serving (daemon shutdown): the blocked receive returns end of stream. */
+    void shutdown() {
+        Native.shutdown(fd, 2);
+    }
+}

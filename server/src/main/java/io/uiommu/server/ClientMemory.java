@@ -1,0 +1,95 @@
+package io.uiommu.server;
+
+import io.uiommu.iommufd.Errno;
+import io.uiommu.iommufd.IommufdException;
+import io.uiommu.mem.PageCounter;
+import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.mem.UserMemory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * The address space of a real client process (its mm), reached with process_vm_readv/writev. Pinning
+ * gives each page a {@link ClientFrame} that stays the page's identity while it is pinned (what
+ * MD_CHECK_MAP and MD_CHECK_REFS compare), with the bytes left in the client.
+ *
+ * <p>Locking: the frame maps are guarded by the server's {@link ClientFrames}; byte copies take no lock.
+ */
+final class ClientMemory implements UserMemory {
+    final int pid;
+    final int uid;
+    private final ClientFrames frames;
+    private final PageCounter pinnedVm = new PageCounter();
+    private final PageCounter lockedVm = new PageCounter();
+    private volatile boolean alive = true;
+    /** Pinned pages of this process by page address: one frame each, holding one reference. */
+    final TreeMap<Long, ClientFrame> identity = new TreeMap<>();
+    /** Frames moved here from a process that unmapped a page this one shares (they keep their identity). */
+    final List<ClientFrame> guests = new ArrayList<>();
+
+    ClientMemory(int pid, int uid, ClientFrames frames) {
+        this.pid = pid;
+        this.uid = uid;
+        this.frames = frames;
+    }
+
+    @Override
+    public void read(long va, byte[] dst, int off, int len) {
+        if (len < 0 || va + len < va && len > 0 || !RemoteIo.current().read(pid, va, dst, off, len)) {
+            throw new IommufdException(Errno.EFAULT, "cannot read 0x" + Long.toHexString(va) + " in process " + pid);
+        }
+    }
+
+    @Override
+    public void write(long va, byte[] src, int off, int len) {
+        if (len < 0 || va + len < va && len > 0 || !RemoteIo.current().write(pid, va, src, off, len)) {
+            throw new IommufdException(Errno.EFAULT, "cannot write 0x" + Long.toHexString(va) + " in process " + pid);
+        }
+    }
+
+    @Override
+    public void pin(long va, int count, boolean writable, long[] pfns, int off) {
+        frames.pin(this, va, count, writable, pfns, off);
+    }
+
+    @Override
+    public void unpin(long[] pfns, int off, int count) {
+        frames.unpin(pfns, off, count);
+    }
+
+    @Override
+    public long frameAt(long va) {
+        return frames.frameAt(this, va);
+    }
+
+    @Override
+    public PhysicalMemory physical() {
+        return frames.physical();
+    }
+
+    @Override
+    public boolean alive() {
+        return alive;
+    }
+
+    void markGone() {
+        alive = false;
+    }
+
+    @Override
+    public PageCounter pinnedVm() {
+        return pinnedVm;
+    }
+
+    @Override
+    public PageCounter lockedVm() {
+        return lockedVm;
+    }
+
+    @Override
+    public String toString() {
+        return "process " + pid;
+    }
+}

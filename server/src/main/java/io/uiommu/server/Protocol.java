@@ -1,0 +1,53 @@
+package io.uiommu.server;
+
+/**
+ * The messages between the shim and the daemon on a process's control connection (AF_UNIX
+ * SOCK_SEQPACKET, little-endian, one message per packet). Mirrored in native/uiommu_protocol.h.
+ *
+ * <pre>
+ * request (shim to daemon), 48 bytes:  u32 op, s32 fd, u64 ino, u64 a0, u64 a1, u64 a2, u64 a3
+ * reply   (daemon to shim), 32 bytes:  u32 kind, u32 flags, s64 result, u64 aux, u64 aux2
+ * </pre>
+ *
+ * A request gets exactly one {@link #DONE} reply. Before it the daemon may send callbacks
+ * ({@link #INSTALL_FD}, {@link #CLOSE_FD}) that the shim answers with {@link #OP_CALLBACK}.
+ */
+final class Protocol {
+    static final int REQUEST_SIZE = 48;
+    static final int REPLY_SIZE = 32;
+
+    /** open(2) of a device: a0 = open flags, a1 = {@link #DEVICE_IOMMU}. Result: the fd number. */
+    static final int OP_OPEN = 1;
+    /** ioctl(2): fd, ino, a0 = request, a1 = arg. */
+    static final int OP_IOCTL = 2;
+    /** read(2)/pread(2): fd, ino, a0 = buf, a1 = count, a2 = pos, a3 = 1 if pread. */
+    static final int OP_READ = 3;
+    /** write(2)/pwrite(2): as OP_READ. */
+    static final int OP_WRITE = 4;
+    /** The shim has closed fd (ino): release the file if that was its last reference. */
+    static final int OP_CLOSE = 5;
+    /** Is fd (ino) a uiommu file? Result 1 or 0 (for fds the shim did not see arrive). */
+    static final int OP_LOOKUP = 6;
+    /** The process is about to unmap [a0, a0+a1): take over pinned pages there. */
+    static final int OP_UNMAP = 7;
+    /** The process is exiting: take over every pinned page, its address space goes away. */
+    static final int OP_EXIT = 8;
+    /** Answer to a callback: a0 = value (an fd number, or minus the errno). */
+    static final int OP_CALLBACK = 9;
+    /** mmap(2) of a uiommu fd: fd, ino, a0 = length, a1 = prot, a2 = flags, a3 = offset. */
+    static final int OP_MMAP = 10;
+
+    static final int DEVICE_IOMMU = 1;
+
+    /** The final reply: result is the call's return value or minus the errno. */
+    static final int DONE = 0;
+    /** Callback: an fd rides along (SCM_RIGHTS); flags bit 0 = close-on-exec. Answer: its number. */
+    static final int INSTALL_FD = 1;
+    /** Callback: close fd aux in the client. Answer: 0 or minus the errno. */
+    static final int CLOSE_FD = 2;
+
+    static final int FLAG_CLOEXEC = 1;
+
+    private Protocol() {
+    }
+}
