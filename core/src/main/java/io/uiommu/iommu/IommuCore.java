@@ -1,6 +1,9 @@
 package io.uiommu.iommu;
 
+import io.uiommu.hw.amd.AmdIommu;
 import io.uiommu.hw.mock.MockIommuDriver;
+import io.uiommu.hw.smmuv3.ArmSmmuV3;
+import io.uiommu.hw.vtd.VtdIommu;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.PhysicalMemory;
@@ -69,15 +72,16 @@ public final class IommuCore {
     private IommuDriver driverFor(IommuUnit unit) {
         return switch (unit.model()) {
             case "mock" -> mock;
-            // VENDOR MODELS: "vtd" -> new io.uiommu.hw.vtd.<Class>(unit, physical, auditor), and the
-            // same for "smmuv3" and "amd", once their classes are on main.
+            case "vtd" -> new VtdIommu(unit, physical, auditor);
+            case "smmuv3" -> new ArmSmmuV3(unit, physical, auditor);
+            case "amd" -> new AmdIommu(unit, physical, auditor);
             default -> throw new IllegalArgumentException("IOMMU " + unit.name() + ": model \"" + unit.model()
                     + "\" is not available (known: " + String.join(", ", AVAILABLE_MODELS) + ")");
         };
     }
 
     /** The models {@link #driverFor} builds. */
-    public static final List<String> AVAILABLE_MODELS = List.of("mock");
+    public static final List<String> AVAILABLE_MODELS = List.of("mock", "vtd", "smmuv3", "amd");
 
     /** A machine of the given platform over its physical memory. */
     public static IommuCore forPlatform(Platform platform, PhysicalMemory physical) {

@@ -40,7 +40,7 @@ public final class AmdDevice extends IommuDevice {
     }
 
     /** The domain bound to {@code pasid}, or null. */
-    public IommuDomain pasidDomain(int pasid) {
+    public IommuDomain programmedDomain(int pasid) {
         return pasids.get(pasid);
     }
 }

@@ -57,8 +57,8 @@ public final class VtdDevice extends IommuDevice {
         return sid & 0xFF;
     }
 
-    /** The domain a PASID is attached to, or null. */
-    public IommuDomain pasidDomain(int pasid) {
+    /** The domain the hardware tables give a PASID (0: the RID), or null. */
+    public IommuDomain programmedDomain(int pasid) {
         synchronized (driver()) {
             return attached.get(pasid);
         }

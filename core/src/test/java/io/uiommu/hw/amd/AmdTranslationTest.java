@@ -204,7 +204,7 @@ class AmdTranslationTest {
         long cr3 = f.x86Table(0x4000_1000L, pa);
         AmdSvaDomain sva = f.iommu.domainAllocSva(dev, cr3);
         f.iommu.setDevPasid(sva, dev, 7);
-        assertThat(dev.pasidDomain(7)).isSameAs(sva);
+        assertThat(dev.programmedDomain(7)).isSameAs(sva);
 
         Translation t = f.translate(dev, 7, 0x4000_1abcL, true);
         assertThat(t.faulted).isFalse();

@@ -84,7 +84,7 @@ class VtdErrnoTest {
         errno(Errno.EINVAL, () -> f.iommu.attachDev(nested(0, 57), dev));
         errno(Errno.EINVAL, () -> f.iommu.attachDev(nested(VtdNestedDomain.IOMMU_VTD_S1_EAFE, 48), dev));
         assertThat(f.translate(dev, RID_PASID, 0x1000, false).faulted).as("still the old domain").isFalse();
-        assertThat(dev.pasidDomain(0)).isSameAs(current);
+        assertThat(dev.programmedDomain(0)).isSameAs(current);
 
         VtdFixture noSrs = new VtdFixture(VtdFixture.regs("ECAP.SRS", 0));
         VtdDevice d2 = noSrs.device("nic0", "00:03.0", 20, false);
