@@ -93,10 +93,15 @@ static int marked(int fd)
 	return fd >= 0 && fd < MAX_MARKED_FD && marks[fd];
 }
 
+static int max_marked = -1;
+
 static void mark(int fd, int on)
 {
-	if (fd >= 0 && fd < MAX_MARKED_FD)
+	if (fd >= 0 && fd < MAX_MARKED_FD) {
 		marks[fd] = on;
+		if (on && fd > max_marked)
+			max_marked = fd;
+	}
 }
 
 static int ours_has(uint64_t ino)
@@ -376,18 +381,35 @@ static int connected_here(void)
 	return ctl_fd >= 0 && ctl_pid == getpid() && !exit_reported;
 }
 
+static uint64_t closing_ino(int fd);
+static void closed_ino(int fd, uint64_t ino);
+
 static void report_unmap(void *addr, size_t length)
 {
 	if (connected_here() && length)
 		call(UIOMMU_OP_UNMAP, -1, 0, (uint64_t)(uintptr_t)addr, length, 0, 0);
 }
 
+/*
+ * The process is going: its uiommu fds are closed first (the kernel closes files right after it
+ * tears the address space down; in that order nothing pinned here outlives the files), then the
+ * daemon takes over whatever stays pinned (files shared with other processes).
+ */
 static void report_exit(void)
 {
-	if (connected_here()) {
-		call(UIOMMU_OP_EXIT, -1, 0, 0, 0, 0, 0);
-		exit_reported = 1;
+	if (!connected_here())
+		return;
+	for (int fd = 0; fd <= max_marked; fd++) {
+		if (marks[fd] && fd != ctl_fd) {
+			uint64_t ino = closing_ino(fd);
+			if (ino) {
+				real_close(fd);
+				closed_ino(fd, ino);
+			}
+		}
 	}
+	call(UIOMMU_OP_EXIT, -1, 0, 0, 0, 0, 0);
+	exit_reported = 1;
 }
 
 /* ---- open ------------------------------------------------------------------------------- */
@@ -814,10 +836,10 @@ EXPORT pid_t vfork(void)
 	return fork();
 }
 
+/* exit() runs the program's atexit handlers first, which may still use uiommu: the shim's destructor reports. */
 EXPORT void exit(int status)
 {
 	RESOLVE(exit);
-	report_exit();
 	real_exit(status);
 }
 
