@@ -22,6 +22,8 @@ final class ClientFrame implements PhysicalMemory.ExternalBytes {
     long pfn;
     /** Placed in its memory's guest list rather than its identity map. */
     boolean guest;
+    /** One of the contiguous frames of a huge page: kept while mapped, even unpinned. */
+    boolean huge;
     /** For a page of a shared mapping: the backing object (device, inode) and the page's offset in it. */
     final boolean shared;
     final long dev;

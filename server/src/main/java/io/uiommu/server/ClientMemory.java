@@ -48,7 +48,7 @@ final class ClientMemory implements UserMemory {
 
     @Override
     public void read(long va, byte[] dst, int off, int len) {
-        if (len < 0 || va + len < va && len > 0 || !RemoteIo.current().read(pid, va, dst, off, len)) {
+        if (len < 0 || va + len < va && len > 0 || !RemoteIo.current().readUser(pid, va, dst, off, len)) {
             throw new IommufdException(Errno.EFAULT, "cannot read 0x" + Long.toHexString(va) + " in process " + pid);
         }
         touched(CallListener.TouchKind.READ, va, dst, off, len, len);
@@ -56,7 +56,7 @@ final class ClientMemory implements UserMemory {
 
     @Override
     public void write(long va, byte[] src, int off, int len) {
-        if (len < 0 || va + len < va && len > 0 || !RemoteIo.current().write(pid, va, src, off, len)) {
+        if (len < 0 || va + len < va && len > 0 || !RemoteIo.current().writeUser(pid, va, src, off, len)) {
             throw new IommufdException(Errno.EFAULT, "cannot write 0x" + Long.toHexString(va) + " in process " + pid);
         }
         touched(CallListener.TouchKind.WRITE, va, src, off, len, len);
