@@ -255,13 +255,13 @@ final class ClientConnection {
             io.setWindow(pid, arg, request, Protocol.REQUEST_SIZE, window);
         }
         try {
-            return ioctl(f, code, arg);
+            return ioctl(f, clientFd, code, arg);
         } finally {
             io.clearWindow();
         }
     }
 
-    private long ioctl(ServedFile f, int request, long arg) {
+    private long ioctl(ServedFile f, int clientFd, int request, long arg) {
         CallListener listener = server.listener();
         if (listener == null) {
             return f.file.ioctl(process, request, arg);
