@@ -23,6 +23,8 @@ public final class Device extends IommufdObject {
     private HwPagetable hwpt;
     /** HWPTs of attached PASIDs (each holds a reference on the HWPT and one on this device). */
     private final Map<Integer, HwPagetable> pasidHwpts = new TreeMap<>();
+    /** The device's vDEVICE, if one was allocated (iommufd_device.vdev). */
+    Vdevice vdev;
     /** Bound by {@link #bindPlatform}: DESTROY and close release it. */
     private boolean platformBound;
 
@@ -70,6 +72,7 @@ public final class Device extends IommufdObject {
 
     /** iommufd_device_unbind: detaches if needed and removes the object. */
     public void unbind() {
+        destroyVdevice();
         for (int pasid : pasidHwpts.keySet().stream().mapToInt(Integer::intValue).toArray()) {
             detachPasid(pasid);
         }
@@ -112,8 +115,22 @@ public final class Device extends IommufdObject {
         return hwpt;
     }
 
+    /** iommufd_device_pre_destroy: a vDEVICE left behind is destroyed and its ID left as a tombstone. */
+    private void destroyVdevice() {
+        if (vdev != null) {
+            ctx.objects().tombstone(vdev);
+            vdev = null;
+        }
+    }
+
+    /** The device's vDEVICE, or null. */
+    public Vdevice vdevice() {
+        return vdev;
+    }
+
     @Override
     protected void destroy() {
+        destroyVdevice();
         for (int pasid : attachedPasids()) {
             HwPagetable h = pasidHwpts.remove(pasid);
             ctx.iommu().detachDevicePasid(dev, pasid);

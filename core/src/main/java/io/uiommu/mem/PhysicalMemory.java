@@ -57,8 +57,10 @@ public final class PhysicalMemory {
         }
     }
 
-    // Open-addressed table of chunks keyed by pfn >>> CHUNK_SHIFT; the last chunk is cached.
-    private Chunk[] table = new Chunk[64];
+    // Open-addressed table of chunks keyed by pfn >>> CHUNK_SHIFT; the last chunk is cached. The
+    // table is copied on insert (rare: once per 64 MiB touched) so lookups need no lock: a nested
+    // walk alternates between guest RAM and table memory, a new chunk on every other read.
+    private volatile Chunk[] table = new Chunk[64];
     private int chunkCount;
     private volatile Chunk lastChunk;
 
@@ -75,10 +77,13 @@ public final class PhysicalMemory {
         if (c != null && c.index == index) {
             return c;
         }
-        synchronized (this) {
-            c = find(index);
-            if (c == null && create) {
-                c = insert(index);
+        c = find(table, index);
+        if (c == null && create) {
+            synchronized (this) {
+                c = find(table, index);
+                if (c == null) {
+                    c = insert(index);
+                }
             }
         }
         if (c != null) {
@@ -87,8 +92,7 @@ public final class PhysicalMemory {
         return c;
     }
 
-    private Chunk find(long index) {
-        Chunk[] t = table;
+    private static Chunk find(Chunk[] t, long index) {
         int mask = t.length - 1;
         for (int i = (int) mix(index) & mask; ; i = (i + 1) & mask) {
             Chunk c = t[i];
@@ -99,28 +103,27 @@ public final class PhysicalMemory {
     }
 
     private Chunk insert(long index) {
-        if ((chunkCount + 1) * 2 > table.length) {
-            Chunk[] old = table;
-            table = new Chunk[old.length * 2];
-            for (Chunk c : old) {
-                if (c != null) {
-                    place(c);
-                }
+        Chunk[] old = table;
+        Chunk[] t = new Chunk[(chunkCount + 1) * 2 > old.length ? old.length * 2 : old.length];
+        for (Chunk c : old) {
+            if (c != null) {
+                place(t, c);
             }
         }
         Chunk c = new Chunk(index);
-        place(c);
+        place(t, c);
         chunkCount++;
+        table = t;
         return c;
     }
 
-    private void place(Chunk c) {
-        int mask = table.length - 1;
+    private static void place(Chunk[] t, Chunk c) {
+        int mask = t.length - 1;
         int i = (int) mix(c.index) & mask;
-        while (table[i] != null) {
+        while (t[i] != null) {
             i = (i + 1) & mask;
         }
-        table[i] = c;
+        t[i] = c;
     }
 
     private static long mix(long x) {
@@ -184,6 +187,37 @@ public final class PhysicalMemory {
         long pfn = allocateFrame();
         chunk(pfn, false).external[(int) (pfn & CHUNK_MASK)] = bytes;
         return pfn;
+    }
+
+    /**
+     * Physically contiguous external frames, one per backend, the first aligned to their count (a
+     * power of two): a huge page of a client stays one huge page for the IOMMU.
+     */
+    public synchronized long allocateExternalFrames(ExternalBytes[] bytes) {
+        int n = bytes.length;
+        if (n == 0 || (n & (n - 1)) != 0) {
+            throw new IllegalArgumentException("count must be a power of two");
+        }
+        long first = (nextFreshPfn + n - 1) & -(long) n;
+        // Frames skipped for alignment go to the free list.
+        for (long pfn = nextFreshPfn; pfn < first; pfn++) {
+            if (freeCount == freePfns.length) {
+                freePfns = Arrays.copyOf(freePfns, freeCount * 2);
+            }
+            freePfns[freeCount++] = pfn;
+        }
+        nextFreshPfn = first + n;
+        for (int k = 0; k < n; k++) {
+            long pfn = first + k;
+            Chunk c = chunk(pfn, true);
+            int i = (int) (pfn & CHUNK_MASK);
+            c.refs[i] = 1;
+            c.pins[i] = 0;
+            c.data[i] = null;
+            c.external[i] = bytes[k];
+        }
+        framesInUse += n;
+        return first;
     }
 
     /** The backend of an external frame, or null for a frame whose bytes live here. */

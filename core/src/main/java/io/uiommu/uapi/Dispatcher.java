@@ -96,6 +96,8 @@ public final class Dispatcher {
             case IOMMU_HWPT_GET_DIRTY_BITMAP -> HwptIoctls.getDirtyBitmap(u);
             case IOMMU_HWPT_INVALIDATE -> HwptIoctls.invalidate(u);
             case IOMMU_FAULT_QUEUE_ALLOC -> ObjectIoctls.faultQueueAlloc(u);
+            case IOMMU_VIOMMU_ALLOC -> ViommuIoctls.viommuAlloc(u);
+            case IOMMU_VDEVICE_ALLOC -> ViommuIoctls.vdeviceAlloc(u);
             case IOMMU_TEST_CMD -> TestCmd.handle(u);
             default -> throw new IommufdException(Errno.ENOTTY, "not an iommufd command");
         };

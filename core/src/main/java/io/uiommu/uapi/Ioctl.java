@@ -22,6 +22,10 @@ public enum Ioctl {
     IOMMU_HWPT_GET_DIRTY_BITMAP(0x8c, IommufdStructs.IOMMU_HWPT_GET_DIRTY_BITMAP, "data"),
     IOMMU_HWPT_INVALIDATE(0x8d, IommufdStructs.IOMMU_HWPT_INVALIDATE, "__reserved"),
     IOMMU_FAULT_QUEUE_ALLOC(0x8e, IommufdStructs.IOMMU_FAULT_ALLOC, "out_fault_fd"),
+    /** Linux 6.13; the struct grew data_len/data_uptr in 6.15, out_viommu_id ends the first version. */
+    IOMMU_VIOMMU_ALLOC(0x90, IommufdStructs.IOMMU_VIOMMU_ALLOC, "out_viommu_id"),
+    /** Linux 6.13. */
+    IOMMU_VDEVICE_ALLOC(0x91, IommufdStructs.IOMMU_VDEVICE_ALLOC, "virt_id"),
     IOMMU_TEST_CMD(0xa0, TestStructs.IOMMU_TEST_CMD, "last"),
 
     VFIO_GET_API_VERSION(100, null, null),

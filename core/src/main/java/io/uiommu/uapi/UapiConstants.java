@@ -56,6 +56,11 @@ public final class UapiConstants {
     // enum iommu_hwpt_invalidate_data_type
     public static final int IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 = 0;
     public static final int IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 = 1;
+
+    // enum iommu_viommu_type (Linux 6.13; TEGRA241_CMDQV 6.16)
+    public static final int IOMMU_VIOMMU_TYPE_DEFAULT = 0;
+    public static final int IOMMU_VIOMMU_TYPE_ARM_SMMUV3 = 1;
+    public static final int IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV = 2;
     public static final int IOMMU_VTD_INV_FLAGS_LEAF = 1 << 0;
     // page faults
     public static final int IOMMU_PGFAULT_FLAGS_PASID_VALID = 1 << 0;

@@ -316,7 +316,7 @@ public final class ArmSmmuV3 implements IommuHardware {
         }
     }
 
-    /** ViommuOps gets the driver's vIOMMU: arm_smmu_get_viommu_size. */
+    /** arm_smmu_get_viommu_size != 0: nesting, and a coherent SMMU (canwbs). */
     @Override
     public boolean viommuSupported(IommuDevice dev, int type) {
         return type == ArmVsmmu.IOMMU_VIOMMU_TYPE_ARM_SMMUV3 && featS1 && featS2 && hw.id.coherent();
@@ -328,9 +328,7 @@ public final class ArmSmmuV3 implements IommuHardware {
         if (!(parent instanceof SmmuPagingDomain s2) || s2.driver() != this || !s2.stage2()) {
             throw new IommufdException(Errno.EINVAL, "parent is not a stage-2 domain of this SMMU");
         }
-        if (data != null) {
-            throw new IommufdException(Errno.EOPNOTSUPP, "IOMMU_VIOMMU_TYPE_ARM_SMMUV3 takes no data");
-        }
+        // IOMMU_VIOMMU_TYPE_ARM_SMMUV3 has no driver data: arm_vsmmu_init does not look at it
         return new ArmVsmmu(this, s2, vdevs);
     }
 

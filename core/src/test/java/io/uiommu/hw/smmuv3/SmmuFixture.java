@@ -118,7 +118,10 @@ final class SmmuFixture {
         return out;
     }
 
-    /** Guest RAM: IPA [0, size) backed by contiguous physical memory at {@code pa}, for building guest tables. */
+    /**
+     * Guest RAM: IPA [0, size) backed by contiguous physical memory at {@code pa}, for building guest
+     * tables with a format's map (whose addresses here are IPAs); walks see it through stage 2.
+     */
     static final class GuestRam implements io.uiommu.pt.TableMemory, io.uiommu.pt.TableAllocator {
         final PhysicalMemory memory;
         final long pa;
