@@ -147,6 +147,41 @@ public class PageTableBenchmark {
         return sum;
     }
 
+    /** A table of its own whose 512 pages are unmapped again before each {@link #map4k} call (untimed). */
+    @State(Scope.Thread)
+    public static class Unmapped {
+        PageTableFormat fmt;
+        PhysicalTables tables;
+        FrameTableAllocator allocator;
+        long root;
+
+        @Setup(Level.Trial)
+        public void setUp(PageTableBenchmark b) {
+            fmt = format(b.format);
+            tables = new PhysicalTables(new PhysicalMemory());
+            allocator = new FrameTableAllocator(tables.memory());
+            root = fmt.allocateRoot(tables, allocator);
+        }
+
+        @Setup(Level.Invocation)
+        public void unmapAll() {
+            for (int i = 0; i < PAGES; i++) {
+                fmt.unmap(root, IOVA + ((long) i << 12), 4096, tables, allocator);
+            }
+        }
+    }
+
+    /** Map alone: 512 consecutive 4 KiB pages into existing tables; per page. */
+    @Benchmark
+    @OperationsPerInvocation(PAGES)
+    public long map4k(Unmapped u) {
+        for (int i = 0; i < PAGES; i++) {
+            u.fmt.map(u.root, IOVA + ((long) i << 12), OA + ((long) i << 12), 4096,
+                    PageTableFormat.READ | PageTableFormat.WRITE, u.tables, u.allocator);
+        }
+        return u.root;
+    }
+
     /** Map then unmap 64 consecutive 2 MiB leaves; per leaf. */
     @Benchmark
     @OperationsPerInvocation(64)

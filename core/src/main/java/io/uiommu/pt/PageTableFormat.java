@@ -55,15 +55,18 @@ public interface PageTableFormat {
     long unmap(long root, long iova, long pageSize, TableMemory tables, TableAllocator allocator);
 
     /**
-     * Walks the table for an access ({@link #READ}, {@link #WRITE}) as hardware does: sets the
-     * access flag and, on writes with dirty tracking, the dirty bit in the descriptor bytes when
-     * {@code updateAccessDirty}. Returns {@code walk.ok()}.
+     * Walks the table for an access ({@link #READ}, {@link #WRITE}, {@link #EXEC}, optionally with
+     * {@link #PRIV}) as hardware does, after resetting {@code walk}: sets the access flag and, on
+     * writes, the dirty state in the descriptor bytes when {@code updateAccessDirty} (the
+     * configuration's hardware A/D switch). Returns {@code walk.ok()}; {@link Walk#level} uses the
+     * spec's level numbering (see each format). Does not allocate.
      */
     boolean walk(long root, long iova, int access, boolean updateAccessDirty, TableMemory tables, Walk walk);
 
     /**
-     * Reports each dirty leaf overlapping [iova, iova+length) to {@code sink} (its iova and size)
-     * and clears the dirty state unless {@code noClear}.
+     * Reports each dirty leaf overlapping [iova, iova+length) once to {@code sink} (the leaf's own
+     * start and full size, so a huge page reports all of it) and clears its dirty state unless
+     * {@code noClear}.
      */
     void readAndClearDirty(long root, long iova, long length, boolean noClear, TableMemory tables, DirtySink sink);
 
