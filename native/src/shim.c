@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uiommu_protocol.h"
@@ -92,10 +93,15 @@ static int marked(int fd)
 	return fd >= 0 && fd < MAX_MARKED_FD && marks[fd];
 }
 
+static int max_marked = -1;
+
 static void mark(int fd, int on)
 {
-	if (fd >= 0 && fd < MAX_MARKED_FD)
+	if (fd >= 0 && fd < MAX_MARKED_FD) {
 		marks[fd] = on;
+		if (on && fd > max_marked)
+			max_marked = fd;
+	}
 }
 
 static int ours_has(uint64_t ino)
@@ -178,6 +184,16 @@ static int ctl_connect(void)
 	return 0;
 }
 
+/* How long to poll for a reply before blocking ($UIOMMU_SPIN_US, default 0: always block). */
+static uint64_t spin_ns = 0;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int send_request(const struct uiommu_request *req)
 {
 	ssize_t n;
@@ -185,6 +201,35 @@ static int send_request(const struct uiommu_request *req)
 		n = send(ctl_fd, req, sizeof(*req), MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)sizeof(*req) ? 0 : -EIO;
+}
+
+/*
+ * An ioctl request with the bytes at its arg (up to the end of arg's page) riding along, so the
+ * daemon need not fetch the struct from this process. The kernel copies them: a bad pointer makes
+ * the send fail with EFAULT (then the request goes alone), never a crash here.
+ */
+#define WINDOW_MAX 128
+static int send_ioctl_request(struct uiommu_request *req)
+{
+	uintptr_t arg = (uintptr_t)req->a[1];
+	size_t len = 4096 - (arg & 4095);
+	if (len > WINDOW_MAX)
+		len = WINDOW_MAX;
+	if (arg >= 4096) {
+		req->a[2] = len;
+		struct iovec iov[2] = { { req, sizeof(*req) }, { (void *)arg, len } };
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+		ssize_t n;
+		do
+			n = sendmsg(ctl_fd, &msg, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)(sizeof(*req) + len))
+			return 0;
+		if (n >= 0 || errno != EFAULT)
+			return -EIO;
+	}
+	req->a[2] = 0;
+	return send_request(req);
 }
 
 /* Receives one reply and the fd riding along, if any (received close-on-exec). */
@@ -198,9 +243,15 @@ static int recv_reply(struct uiommu_reply *rep, int *fd)
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
 	ssize_t n;
-	do
-		n = recvmsg(ctl_fd, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	/* The daemon answers within microseconds: poll briefly before sleeping (a wake-up costs more). */
+	uint64_t spin_until = spin_ns ? now_ns() + spin_ns : 0;
+	for (;;) {
+		n = recvmsg(ctl_fd, &msg, MSG_CMSG_CLOEXEC | (spin_until ? MSG_DONTWAIT : 0));
+		if (n >= 0 || (errno != EINTR && errno != EAGAIN))
+			break;
+		if (errno == EAGAIN && now_ns() >= spin_until)
+			spin_until = 0;
+	}
 	*fd = -1;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
@@ -242,7 +293,7 @@ static int64_t call(uint32_t op, int fd, uint64_t ino, uint64_t a0, uint64_t a1,
 		goto out;
 	}
 	struct uiommu_request req = { .op = op, .fd = fd, .ino = ino, .a = { a0, a1, a2, a3 } };
-	if (send_request(&req) < 0) {
+	if ((op == UIOMMU_OP_IOCTL ? send_ioctl_request(&req) : send_request(&req)) < 0) {
 		ctl_drop();
 		result = -EIO;
 		goto out;
@@ -330,18 +381,35 @@ static int connected_here(void)
 	return ctl_fd >= 0 && ctl_pid == getpid() && !exit_reported;
 }
 
+static uint64_t closing_ino(int fd);
+static void closed_ino(int fd, uint64_t ino);
+
 static void report_unmap(void *addr, size_t length)
 {
 	if (connected_here() && length)
 		call(UIOMMU_OP_UNMAP, -1, 0, (uint64_t)(uintptr_t)addr, length, 0, 0);
 }
 
+/*
+ * The process is going: its uiommu fds are closed first (the kernel closes files right after it
+ * tears the address space down; in that order nothing pinned here outlives the files), then the
+ * daemon takes over whatever stays pinned (files shared with other processes).
+ */
 static void report_exit(void)
 {
-	if (connected_here()) {
-		call(UIOMMU_OP_EXIT, -1, 0, 0, 0, 0, 0);
-		exit_reported = 1;
+	if (!connected_here())
+		return;
+	for (int fd = 0; fd <= max_marked; fd++) {
+		if (marks[fd] && fd != ctl_fd) {
+			uint64_t ino = closing_ino(fd);
+			if (ino) {
+				real_close(fd);
+				closed_ino(fd, ino);
+			}
+		}
 	}
+	call(UIOMMU_OP_EXIT, -1, 0, 0, 0, 0, 0);
+	exit_reported = 1;
 }
 
 /* ---- open ------------------------------------------------------------------------------- */
@@ -768,10 +836,10 @@ EXPORT pid_t vfork(void)
 	return fork();
 }
 
+/* exit() runs the program's atexit handlers first, which may still use uiommu: the shim's destructor reports. */
 EXPORT void exit(int status)
 {
 	RESOLVE(exit);
-	report_exit();
 	real_exit(status);
 }
 
@@ -793,6 +861,9 @@ __attribute__((constructor)) static void shim_init(void)
 {
 	resolve_all();
 	sock_path = getenv("UIOMMU_SOCKET");
+	const char *spin = getenv("UIOMMU_SPIN_US");
+	if (spin && *spin)
+		spin_ns = strtoull(spin, NULL, 10) * 1000;
 	if (!sock_path || !*sock_path) {
 		sock_path = NULL;
 		return;

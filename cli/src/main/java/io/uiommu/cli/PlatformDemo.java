@@ -153,6 +153,10 @@ final class PlatformDemo {
         return new String(b, StandardCharsets.US_ASCII);
     }
 
+    int fd() {
+        return fd;
+    }
+
     DevIommu dev() {
         return dev;
     }

@@ -44,6 +44,33 @@ class PlatformOptionTest {
     }
 
     @Test
+    void vtdDemoShowsNestingAndCatchesTheMissingInvalidation() {
+        assertThat(run("demo", "--platform", "vtd")).isZero();
+        assertThat(out).contains("nesting on VT-d")
+                .contains("DMA through both stages: page A \"first write\"")
+                .contains("forgets to invalidate: page A \"stale write\"")
+                .contains("AUDIT: missing invalidation caught: vtd IOTLB entry")
+                .contains("then: page A \"................\", page B \"after invalidate\"")
+                .contains("1 stale-translation report(s)");
+    }
+
+    @Test
+    void smmuv3DemoShowsNestingThroughTheVsmmu() {
+        assertThat(run("demo", "--platform", "smmuv3")).isZero();
+        assertThat(out).contains("nesting on SMMUv3")
+                .contains("DMA through both stages: page A \"first write\"")
+                .contains("forgets the TLBI: page A \"stale write\"")
+                .contains("AUDIT: missing invalidation caught: smmuv3 TLB entry VMID 1 ASID 7")
+                .contains("then: page A \"................\", page B \"after invalidate\"");
+    }
+
+    @Test
+    void amdDemoRunsWithoutANestingSection() {
+        assertThat(run("demo", "--platform", "amd")).isZero();
+        assertThat(out).contains("fault IO_PAGE_FAULT").contains("no nesting section for this platform's model yet");
+    }
+
+    @Test
     void demoOnAPlatformFile() throws Exception {
         Path p = dir.resolve("two.json");
         Files.writeString(p, "{\"uiommu_platform\": 1, \"name\": \"two\", \"iommus\": [{\"name\": \"m\", \"model\": \"mock\"}],"

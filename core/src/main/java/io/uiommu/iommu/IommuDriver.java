@@ -57,14 +57,27 @@ public interface IommuDriver {
     /**
      * set_dev_pasid: points one PASID of the device at {@code domain}, replacing {@code old} (null
      * when the PASID had nothing). Refusals leave the old translation in place. Drivers without
-     * PASID support refuse with EOPNOTSUPP, as the kernel does when ops lack set_dev_pasid.
+     * PASID support refuse with EOPNOTSUPP, as the kernel does when ops lack set_dev_pasid. By
+     * default this goes to the three-argument hooks: a replace removes the old domain and, if the
+     * new one is refused, puts the old one back.
      */
     default void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid, IommuDomain old) {
-        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no PASID support");
+        if (old == null) {
+            setDevPasid(domain, dev, pasid);
+            return;
+        }
+        removeDevPasid(dev, pasid);
+        try {
+            setDevPasid(domain, dev, pasid);
+        } catch (RuntimeException e) {
+            setDevPasid(old, dev, pasid);
+            throw e;
+        }
     }
 
     /** The blocking domain's set_dev_pasid: the PASID stops translating (it was attached to {@code domain}). */
     default void removeDevPasid(IommuDevice dev, int pasid, IommuDomain domain) {
+        removeDevPasid(dev, pasid);
     }
 
     /**

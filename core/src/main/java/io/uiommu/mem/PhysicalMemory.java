@@ -189,6 +189,37 @@ public final class PhysicalMemory {
         return pfn;
     }
 
+    /**
+     * Physically contiguous external frames, one per backend, the first aligned to their count (a
+     * power of two): a huge page of a client stays one huge page for the IOMMU.
+     */
+    public synchronized long allocateExternalFrames(ExternalBytes[] bytes) {
+        int n = bytes.length;
+        if (n == 0 || (n & (n - 1)) != 0) {
+            throw new IllegalArgumentException("count must be a power of two");
+        }
+        long first = (nextFreshPfn + n - 1) & -(long) n;
+        // Frames skipped for alignment go to the free list.
+        for (long pfn = nextFreshPfn; pfn < first; pfn++) {
+            if (freeCount == freePfns.length) {
+                freePfns = Arrays.copyOf(freePfns, freeCount * 2);
+            }
+            freePfns[freeCount++] = pfn;
+        }
+        nextFreshPfn = first + n;
+        for (int k = 0; k < n; k++) {
+            long pfn = first + k;
+            Chunk c = chunk(pfn, true);
+            int i = (int) (pfn & CHUNK_MASK);
+            c.refs[i] = 1;
+            c.pins[i] = 0;
+            c.data[i] = null;
+            c.external[i] = bytes[k];
+        }
+        framesInUse += n;
+        return first;
+    }
+
     /** The backend of an external frame, or null for a frame whose bytes live here. */
     public ExternalBytes external(long pfn) {
         Chunk c = chunk(pfn, false);

@@ -424,7 +424,13 @@ abstract class RadixPageTable implements PageTableFormat {
         if (pa == TableMemory.FAULT) {
             return UPDATE_FAULT;
         }
-        return tables.compareAndSetLong(pa, pte, updated) ? UPDATED : RETRY;
+        if (!tables.compareAndSetLong(pa, pte, updated)) {
+            return RETRY;
+        }
+        if (walk.record) {
+            walk.replaceRecorded(pa, pte, updated);
+        }
+        return UPDATED;
     }
 
     @Override

@@ -101,6 +101,19 @@ public final class Walk {
         }
     }
 
+    /**
+     * The walk itself changed a descriptor it had read (hardware A/D update): what it recorded is
+     * the new word, so that the update is not mistaken for a software change later.
+     */
+    void replaceRecorded(long pa, long oldValue, long newValue) {
+        for (int i = recorded - 1; i >= 0; i--) {
+            if (recordedAddress[i] == pa && recordedValue[i] == oldValue) {
+                recordedValue[i] = newValue;
+                return;
+            }
+        }
+    }
+
     public boolean ok() {
         return fault == Fault.NONE;
     }

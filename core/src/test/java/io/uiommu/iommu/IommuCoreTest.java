@@ -52,12 +52,50 @@ class IommuCoreTest {
     }
 
     @Test
-    void unavailableModelIsRefusedWithItsName() {
-        IommuUnit unit = new IommuUnit("v", "vtd", 48, 48, List.of(4096L), 0, false, false, false, Map.of());
-        Platform p = new Platform("p", List.of(unit), List.of());
-        if (!IommuCore.AVAILABLE_MODELS.contains("vtd")) {
-            assertThatThrownBy(() -> IommuCore.forPlatform(p, memory))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("model \"vtd\"");
+    void eachModelBuildsItsVendorDriverWithTheDevicesBehindIt() {
+        for (String model : List.of("vtd", "smmuv3", "amd")) {
+            IommuUnit unit = new IommuUnit("u", model, 48, 48, List.of(4096L), 16, true, false, false, Map.of());
+            Platform p = new Platform("p", List.of(unit), List.of(new PciDevice("d", "00:03.0", 24, "u", 16, false, false)));
+            IommuCore core = IommuCore.forPlatform(p, memory);
+            IommuDriver driver = core.unitDriver("u");
+            assertThat(driver).as(model).isInstanceOf(switch (model) {
+                case "vtd" -> io.uiommu.hw.vtd.VtdIommu.class;
+                case "smmuv3" -> io.uiommu.hw.smmuv3.ArmSmmuV3.class;
+                default -> io.uiommu.hw.amd.AmdIommu.class;
+            });
+            assertThat(((IommuHardware) driver).unit()).isSameAs(unit);
+            assertThat(core.device("d").driver()).isSameAs(driver);
+            assertThat(core.device("d").maxPasids()).as(model).isEqualTo(1 << 16);
+        }
+        assertThat(IommuCore.AVAILABLE_MODELS).containsExactlyElementsOf(Platform.MODELS);
+    }
+
+    @Test
+    void pasidAttachReachesDriversWithThreeArgumentHooks() {
+        for (String model : List.of("vtd", "amd", "smmuv3")) {
+            IommuCore core = IommuCore.forPlatform(new Platform("p", List.of(new IommuUnit("u", model, 48, 48,
+                    List.of(4096L), 16, true, false, false, Map.of())), List.of(new PciDevice("d", "00:03.0", 24, "u",
+                    16, true, false))), memory);
+            IommuDevice dev = core.device("d");
+            IommuDriver driver = dev.driver();
+            IommuDomain a = driver.domainAllocUser(dev, 0, null, null);
+            IommuDomain b = driver.domainAllocUser(dev, 0, null, null);
+            long frame = memory.allocateFrame();
+            a.map(0x10_0000, frame << 12, 4096, IommuDomain.IOMMU_READ | IommuDomain.IOMMU_WRITE);
+            Errno attach = errno(() -> core.attachDevicePasid(dev, 5, a, false));
+            if (model.equals("amd")) {
+                // AMD's set_dev_pasid takes SVA domains only, as Linux's driver does.
+                assertThat(attach).isEqualTo(Errno.EOPNOTSUPP);
+                continue;
+            }
+            assertThat(attach).as(model).isNull();
+            byte[] b1 = {9};
+            assertThat(core.dma(dev, 5, 0x10_0000, b1, 0, 1, true).ok()).as(model).isTrue();
+            assertThat(memory.readLong(frame << 12) & 0xff).isEqualTo(9);
+            core.attachDevicePasid(dev, 5, b, true);
+            assertThat(core.dma(dev, 5, 0x10_0000, b1, 0, 1, true).ok()).as(model + " after replace").isFalse();
+            core.detachDevicePasid(dev, 5);
+            assertThat(dev.pasidDomain(5)).isNull();
         }
     }
 

@@ -52,6 +52,23 @@ class ExternalFrameTest {
     }
 
     @Test
+    void contiguousExternalFramesAreAlignedToTheirCount() {
+        PhysicalMemory mem = new PhysicalMemory();
+        mem.allocateFrame();
+        Page[] pages = new Page[512];
+        for (int i = 0; i < pages.length; i++) {
+            pages[i] = new Page();
+        }
+        long first = mem.allocateExternalFrames(pages);
+        assertThat(first % 512).isZero();
+        assertThat(mem.external(first + 511)).isSameAs(pages[511]);
+        long used = mem.framesInUse();
+        long reused = mem.allocateFrame();
+        assertThat(reused).isLessThan(first);
+        assertThat(mem.framesInUse()).isEqualTo(used + 1);
+    }
+
+    @Test
     void freeingAnExternalFrameForgetsItsBackend() {
         PhysicalMemory mem = new PhysicalMemory();
         Page page = new Page();

@@ -83,7 +83,7 @@ class FormatRandomizedTest {
                 long expected = expectUnmap(model, iova, size);
                 long got = fmt.unmap(root, iova, size, f.tables, f.allocator);
                 assertThat(got).as("unmap 0x%x size 0x%x step %d", iova, size, step).isEqualTo(expected);
-            } else if (op == 8) {
+            } else if (op == 8 && rnd.nextInt(8) == 0) { // a harvest reads every slot of the window: keep it rare
                 checkDirty(fmt, f, root, model, c, rnd);
             }
             for (int probe = 0; probe < 4; probe++) {

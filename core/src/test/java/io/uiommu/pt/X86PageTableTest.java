@@ -186,6 +186,20 @@ class X86PageTableTest {
     }
 
     @Test
+    void recordedWordsIncludeTheWalksOwnUpdates() {
+        chain(0xABCD_E000L | 0x07);
+        f.walk.record = true;
+        assertThat(x86.walk(PML4, IOVA, WRITE, true, f.tables, f.walk)).isTrue();
+        f.walk.record = false;
+        assertThat(f.walk.recorded).isEqualTo(4);
+        for (int i = 0; i < 4; i++) {
+            assertThat(f.walk.recordedValue[i]).isEqualTo(f.word(f.walk.recordedAddress[i]));
+        }
+        assertThat(f.walk.recordedAddress[3]).isEqualTo(PT + 3 * 8);
+        assertThat(f.walk.recordedValue[3]).isEqualTo(0xABCD_E000L | 0x67);
+    }
+
+    @Test
     void noDirtyUpdateOnPermissionFault() {
         chain(0xABCD_E000L | 0x05); // read-only, no A
         x86.walk(PML4, IOVA, WRITE, true, f.tables, f.walk);

@@ -24,6 +24,8 @@ final class ClientConnection {
     private static final Logger LOG = Logger.getLogger(ClientConnection.class.getName());
 
     private static final long CONTROL_SIZE = 64;
+    /** How long a connection polls for the next request before blocking (uiommu.spinMicros, default 0: block at once). */
+    private static final long SPIN_NANOS = Long.getLong("uiommu.spinMicros", 0) * 1000;
 
     private final UiommuServer server;
     private final int fd;
@@ -31,8 +33,10 @@ final class ClientConnection {
     final int uid;
     private final ClientProcess process;
     private final ClientFdTable fds;
+    private final java.util.HashMap<Integer, ServedFile> fdCache = new java.util.HashMap<>();
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment request = arena.allocate(Protocol.REQUEST_SIZE + 16, 8);
+    private final MemorySegment request = arena.allocate(Protocol.REQUEST_SIZE + RemoteIo.WINDOW_MAX + 8, 8);
+    private long received;
     private final MemorySegment reply = arena.allocate(Protocol.REPLY_SIZE, 8);
     private final MemorySegment iov = arena.allocate(16, 8);
     private final MemorySegment control = arena.allocate(CONTROL_SIZE, 8);
@@ -82,8 +86,10 @@ final class ClientConnection {
         }
     }
 
-    /** Receives one request (or callback answer) of exactly REQUEST_SIZE bytes; 0 at end of stream. */
+    /** Receives one request (or callback answer): REQUEST_SIZE bytes, an ioctl's struct bytes after it; 0 at end of stream. */
     private long receive() throws ProtocolException {
+        // Clients issue calls back to back: poll briefly before sleeping (a wake-up costs more).
+        long spinUntil = SPIN_NANOS > 0 ? System.nanoTime() + SPIN_NANOS : 0;
         while (true) {
             iov.set(JAVA_LONG, 0, request.address());
             iov.set(JAVA_LONG, 8, request.byteSize());
@@ -92,8 +98,15 @@ final class ClientConnection {
             msghdr.set(JAVA_LONG, Native.MSG_IOVLEN, 1);
             msghdr.set(JAVA_LONG, Native.MSG_CONTROL, control.address());
             msghdr.set(JAVA_LONG, Native.MSG_CONTROLLEN, CONTROL_SIZE);
-            long n = Native.recvmsg(fd, msghdr, Native.MSG_CMSG_CLOEXEC);
+            long n = Native.recvmsg(fd, msghdr, Native.MSG_CMSG_CLOEXEC | (spinUntil != 0 ? Native.MSG_DONTWAIT : 0));
             if (n == -Native.EINTR) {
+                continue;
+            }
+            if (n == -Native.EAGAIN) {
+                if (System.nanoTime() - spinUntil >= 0) {
+                    spinUntil = 0;
+                }
+                Thread.onSpinWait();
                 continue;
             }
             if (n < 0) {
@@ -104,7 +117,9 @@ final class ClientConnection {
                 return 0;
             }
             int flags = msghdr.get(JAVA_INT, Native.MSG_FLAGS);
-            if ((flags & (Native.MSG_TRUNC | Native.MSG_CTRUNC)) != 0 || n != Protocol.REQUEST_SIZE) {
+            long extra = n - Protocol.REQUEST_SIZE;
+            if ((flags & (Native.MSG_TRUNC | Native.MSG_CTRUNC)) != 0 || extra < 0
+                    || extra != (op() == Protocol.OP_IOCTL ? a(2) : 0) || extra > RemoteIo.WINDOW_MAX) {
                 throw new ProtocolException("malformed message of " + n + " bytes");
             }
             if (!credsOk) {
@@ -201,56 +216,105 @@ final class ClientConnection {
         } catch (io.uiommu.iommufd.IommufdException e) {
             return -e.errno().value();
         }
-        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, "/dev/iommu", 0, 0, null, null, fdNo, t0));
+        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, "/dev/iommu", 0, 0, 0, null, null, fdNo, t0,
+                null));
         return fdNo;
     }
 
-    /** The served file behind the client's fd: the inode the shim names must be the one the kernel has. */
+    /**
+     * The served file behind the client's fd: the inode the shim names must be the one the kernel
+     * has. The answer is remembered per fd number until the shim names another inode for it or the
+     * file is released, so a process can at most reach a file it has held (see docs/daemon.md).
+     */
     private ServedFile fileOf(int clientFd, long ino) {
-        ServedFile f = fds.resolve(clientFd);
-        return f != null && f.ino == ino ? f : null;
+        ServedFile f = fdCache.get(clientFd);
+        if (f != null && f.ino == ino && !f.released()) {
+            return f;
+        }
+        f = fds.resolve(clientFd);
+        if (f == null || f.ino != ino) {
+            fdCache.remove(clientFd);
+            return null;
+        }
+        fdCache.put(clientFd, f);
+        return f;
     }
 
     private long ioctl() {
-        ServedFile f = fileOf(reqFd(), ino());
+        // Read the request now: callbacks during the call (handing the client an fd) reuse its buffer.
+        int clientFd = reqFd();
+        ServedFile f = fileOf(clientFd, ino());
         if (f == null) {
             return -Errno.EBADF.value();
         }
-        int request = (int) a(0);
+        int code = (int) a(0);
         long arg = a(1);
+        int window = (int) a(2);
+        RemoteIo io = RemoteIo.current();
+        if (window > 0) {
+            io.setWindow(pid, arg, request, Protocol.REQUEST_SIZE, window);
+        }
+        try {
+            return ioctl(f, clientFd, code, arg);
+        } finally {
+            io.clearWindow();
+        }
+    }
+
+    private long ioctl(ServedFile f, int clientFd, int request, long arg) {
         CallListener listener = server.listener();
         if (listener == null) {
             return f.file.ioctl(process, request, arg);
         }
         long t0 = System.nanoTime();
         byte[] before = CallListener.argBytes(process.memory(), request, arg);
-        long r = f.file.ioctl(process, request, arg);
+        java.util.List<CallListener.Touch> touches = new java.util.ArrayList<>();
+        long r;
+        ClientMemory.TOUCHES.set(touches);
+        try {
+            r = f.file.ioctl(process, request, arg);
+        } finally {
+            ClientMemory.TOUCHES.remove();
+        }
         byte[] after = before == null ? null : CallListener.argBytes(process.memory(), request, arg);
-        server.notifyCall(new CallListener.Call(CallListener.Kind.IOCTL, pid, reqFd(), f.file.name(), request, arg,
-                before, after, r, t0));
+        server.notifyCall(new CallListener.Call(CallListener.Kind.IOCTL, pid, clientFd, f.file.name(), request, arg, 0,
+                before, after, r, t0, touches));
         return r;
     }
 
     private long readWrite(boolean write) {
-        ServedFile f = fileOf(reqFd(), ino());
+        int clientFd = reqFd();
+        long buf = a(0);
+        long count = a(1);
+        ServedFile f = fileOf(clientFd, ino());
         if (f == null) {
             return -Errno.EBADF.value();
         }
         long pos = a(3) != 0 ? a(2) : 0;
         long t0 = System.nanoTime();
         OpenFile file = f.file;
-        long r = write ? file.write(process, a(0), a(1), pos) : file.read(process, a(0), a(1), pos);
-        server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, reqFd(),
-                file.name(), 0, a(0), null, null, r, t0));
+        java.util.List<CallListener.Touch> touches = server.listener() == null ? null : new java.util.ArrayList<>();
+        long r;
+        ClientMemory.TOUCHES.set(touches);
+        try {
+            r = write ? file.write(process, buf, count, pos) : file.read(process, buf, count, pos);
+        } finally {
+            ClientMemory.TOUCHES.remove();
+        }
+        server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, clientFd,
+                file.name(), 0, buf, count, null, null, r, t0, touches));
         return r;
     }
 
     /** The client closed an fd of a served file: if that was the last reference, release now. */
     private long closed() {
+        fdCache.remove(reqFd());
         ServedFile f = server.registry().byIno(ino());
         if (f != null) {
             server.registry().releaseIfHungUp(f);
         }
+        server.notifyCall(new CallListener.Call(CallListener.Kind.CLOSE, pid, reqFd(), f == null ? null : f.file.name(),
+                0, 0, 0, null, null, 0, 0, null));
         return 0;
     }
 

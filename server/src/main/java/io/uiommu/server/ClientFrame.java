@@ -22,6 +22,8 @@ final class ClientFrame implements PhysicalMemory.ExternalBytes {
     long pfn;
     /** Placed in its memory's guest list rather than its identity map. */
     boolean guest;
+    /** One of the contiguous frames of a huge page: kept while mapped, even unpinned. */
+    boolean huge;
     /** For a page of a shared mapping: the backing object (device, inode) and the page's offset in it. */
     final boolean shared;
     final long dev;
@@ -42,11 +44,13 @@ final class ClientFrame implements PhysicalMemory.ExternalBytes {
         if (!RemoteIo.current().read(l.memory().pid, l.va() + inPage, dst, off, len)) {
             Arrays.fill(dst, off, off + len, (byte) 0);
         }
+        ClientMemory.touched(CallListener.TouchKind.READ, l.memory().pid, l.va() + inPage, dst, off, len, len);
     }
 
     @Override
     public void write(int inPage, byte[] src, int off, int len) {
         Location l = at;
         RemoteIo.current().write(l.memory().pid, l.va() + inPage, src, off, len);
+        ClientMemory.touched(CallListener.TouchKind.WRITE, l.memory().pid, l.va() + inPage, src, off, len, len);
     }
 }

@@ -23,6 +23,8 @@ import java.util.logging.Logger;
 final class ClientFrames {
     private static final Logger LOG = Logger.getLogger(ClientFrames.class.getName());
     private static final int PAGE = PhysicalMemory.PAGE_SIZE;
+    /** The huge page size of hugetlb mappings (the x86-64 and arm64 default, 2 MiB). */
+    private static final long HUGE = 2L << 20;
 
     private final PhysicalMemory physical;
     private final Set<ClientMemory> live = new LinkedHashSet<>();
@@ -77,9 +79,7 @@ final class ClientFrames {
                 long page = va + (long) k * PAGE;
                 ClientFrame f = m.identity.get(page);
                 if (f == null) {
-                    f = new ClientFrame(m, page, vmaOf[k]);
-                    f.pfn = physical.allocateExternalFrame(f);
-                    m.identity.put(page, f);
+                    f = vmaOf[k].huge() ? newHugePage(m, page, vmaOf[k]) : newFrame(m, page, vmaOf[k]);
                 }
                 pfns[off + k] = f.pfn;
             }
@@ -87,12 +87,47 @@ final class ClientFrames {
         }
     }
 
+    private ClientFrame newFrame(ClientMemory m, long page, ProcMaps.Vma vma) {
+        ClientFrame f = new ClientFrame(m, page, vma);
+        f.pfn = physical.allocateExternalFrame(f);
+        m.identity.put(page, f);
+        return f;
+    }
+
+    /**
+     * Frames for the whole huge page around {@code page}, physically contiguous as the kernel's huge
+     * page is (the IOMMU maps it with huge entries); they stay until the huge page is unmapped.
+     */
+    private ClientFrame newHugePage(ClientMemory m, long page, ProcMaps.Vma vma) {
+        long start = page & -HUGE;
+        if (start < vma.start() || start + HUGE > vma.end()) {
+            return newFrame(m, page, vma);
+        }
+        for (long p = start; p < start + HUGE; p += PAGE) {
+            if (m.identity.containsKey(p)) {
+                return newFrame(m, page, vma); // a partly framed huge page: no contiguity to keep
+            }
+        }
+        ClientFrame[] frames = new ClientFrame[(int) (HUGE / PAGE)];
+        for (int i = 0; i < frames.length; i++) {
+            frames[i] = new ClientFrame(m, start + (long) i * PAGE, vma);
+            frames[i].huge = true;
+        }
+        long first = physical.allocateExternalFrames(frames);
+        for (int i = 0; i < frames.length; i++) {
+            frames[i].pfn = first + i;
+            m.identity.put(frames[i].at.va(), frames[i]);
+        }
+        return frames[(int) ((page - start) / PAGE)];
+    }
+
     /** Unpins; a client page nothing pins any more loses its frame (a later pin makes a new one). */
     synchronized void unpin(long[] pfns, int off, int count) {
         physical.unpin(pfns, off, count);
         for (int k = 0; k < count; k++) {
             long pfn = pfns[off + k];
-            if (physical.pinCount(pfn) == 0 && physical.external(pfn) instanceof ClientFrame f && f.pfn == pfn) {
+            if (physical.pinCount(pfn) == 0 && physical.external(pfn) instanceof ClientFrame f && f.pfn == pfn
+                    && !f.huge) {
                 unplace(f);
                 physical.put(pfn);
             }
@@ -145,6 +180,7 @@ final class ClientFrames {
     private void relocate(ClientMemory from, List<ClientFrame> moving) {
         Map<ClientMemory, ProcMaps> mapsOf = new HashMap<>();
         byte[] page = null;
+        int lost = 0;
         for (ClientFrame f : moving) {
             unplace(f);
             if (physical.pinCount(f.pfn) == 0) {
@@ -158,12 +194,15 @@ final class ClientFrames {
                 page = new byte[PAGE];
             }
             if (!RemoteIo.current().read(from.pid, f.at.va(), page, 0, PAGE)) {
-                LOG.warning("uiommu: pinned page 0x" + Long.toHexString(f.at.va()) + " of " + from
-                        + " could not be read before it went; the device now sees zeros there");
+                lost++;
                 java.util.Arrays.fill(page, (byte) 0);
             }
             physical.internalize(f.pfn, page);
             physical.put(f.pfn);
+        }
+        if (lost > 0) {
+            LOG.warning("uiommu: " + lost + " pinned pages of " + from
+                    + " were gone before uiommu could take them over (killed, or unmapped unseen); devices see zeros there");
         }
     }
 

@@ -59,6 +59,8 @@ final class Native {
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final ThreadLocal<MemorySegment> CAPTURE_SEGMENT =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
+    /** Per-thread scratch for small out-parameters of calls made on every ioctl (no allocation there). */
+    private static final ThreadLocal<MemorySegment> SCRATCH = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(64, 8));
 
     private static MethodHandle fn(String name, FunctionDescriptor fd) {
         return LINKER.downcallHandle(LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError(name)), fd,
@@ -379,11 +381,12 @@ final class Native {
     /** The effective capability set of a process (bits 0..63), or minus the errno. */
     static long effectiveCapabilities(int pid) {
         MemorySegment c = cap();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment hdr = a.allocate(8);
+        try {
+            MemorySegment s = SCRATCH.get();
+            MemorySegment hdr = s.asSlice(0, 8);
             hdr.set(JAVA_INT, 0, 0x20080522); // _LINUX_CAPABILITY_VERSION_3
             hdr.set(JAVA_INT, 4, pid);
-            MemorySegment data = a.allocate(24);
+            MemorySegment data = s.asSlice(8, 24);
             int r = (int) CAPGET.invokeExact(c, hdr, data);
             if (r < 0) {
                 return fail(c);
@@ -397,8 +400,8 @@ final class Native {
     /** The soft limit of a resource of another process (RLIM_INFINITY as -1), or Long.MIN_VALUE on failure. */
     static long softLimit(int pid, int resource) {
         MemorySegment c = cap();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment old = a.allocate(16);
+        try {
+            MemorySegment old = SCRATCH.get().asSlice(32, 16);
             int r = (int) PRLIMIT.invokeExact(c, pid, resource, MemorySegment.NULL, old);
             return r < 0 ? Long.MIN_VALUE : old.get(JAVA_LONG, 0);
         } catch (Throwable t) {

@@ -27,6 +27,11 @@ final class ProcMaps {
             return offset + (va - start);
         }
 
+        /** A hugetlb mapping (MAP_HUGETLB): its pages are physically contiguous 2 MiB pages. */
+        boolean huge() {
+            return path.startsWith("/anon_hugepage");
+        }
+
         /** Pages the kernel refuses to pin (device and raw PFN mappings, the vsyscall page). */
         boolean pinnable() {
             return !path.equals("[vvar]") && !path.equals("[vsyscall]") && !path.equals("[vvar_vclock]");

@@ -18,7 +18,11 @@ final class Protocol {
 
     /** open(2) of a device: a0 = open flags, a1 = {@link #DEVICE_IOMMU}. Result: the fd number. */
     static final int OP_OPEN = 1;
-    /** ioctl(2): fd, ino, a0 = request, a1 = arg. */
+    /**
+     * ioctl(2): fd, ino, a0 = request, a1 = arg, a2 = how many bytes at arg follow the request (at
+     * most {@link RemoteIo#WINDOW_MAX}, never past arg's page: the struct, read by the kernel as the
+     * shim sent it).
+     */
     static final int OP_IOCTL = 2;
     /** read(2)/pread(2): fd, ino, a0 = buf, a1 = count, a2 = pos, a3 = 1 if pread. */
     static final int OP_READ = 3;

@@ -23,6 +23,17 @@ final class RemoteIo {
 
     private static final ThreadLocal<RemoteIo> SCRATCH = ThreadLocal.withInitial(RemoteIo::new);
 
+    /** Most bytes of the struct an ioctl's arg points to that the shim sends along with the request. */
+    static final int WINDOW_MAX = 128;
+    /**
+     * The caller's bytes at its ioctl arg, sent with the request: reads of the struct are served from
+     * here instead of the caller's memory (the same bytes, read at the same moment, one copy fewer).
+     */
+    private final byte[] window = new byte[WINDOW_MAX];
+    private int windowPid = -1;
+    private long windowVa;
+    private int windowLen;
+
     private RemoteIo() {
         Arena arena = Arena.ofAuto();
         stage = arena.allocate(STAGE, 4096);
@@ -32,6 +43,38 @@ final class RemoteIo {
 
     static RemoteIo current() {
         return SCRATCH.get();
+    }
+
+    /** Serves reads of [va, va + len) of pid from these bytes until {@link #clearWindow()}. */
+    void setWindow(int pid, long va, MemorySegment src, long srcOffset, int len) {
+        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOffset, window, 0, len);
+        windowPid = pid;
+        windowVa = va;
+        windowLen = len;
+    }
+
+    void clearWindow() {
+        windowPid = -1;
+        windowLen = 0;
+    }
+
+    /** A read of the calling process's memory: from the window when it holds the bytes. */
+    boolean readUser(int pid, long va, byte[] dst, int off, int len) {
+        if (pid == windowPid && va - windowVa >= 0 && len <= windowLen && va - windowVa <= windowLen - len) {
+            System.arraycopy(window, (int) (va - windowVa), dst, off, len);
+            return true;
+        }
+        return read(pid, va, dst, off, len);
+    }
+
+    /** A write of the calling process's memory; the window keeps up with it. */
+    boolean writeUser(int pid, long va, byte[] src, int off, int len) {
+        if (pid == windowPid && va < windowVa + windowLen && windowVa < va + len) {
+            long from = Math.max(va, windowVa);
+            long to = Math.min(va + len, windowVa + windowLen);
+            System.arraycopy(src, off + (int) (from - va), window, (int) (from - windowVa), (int) (to - from));
+        }
+        return write(pid, va, src, off, len);
     }
 
     /** Reads len bytes at va of pid into dst; false if any byte could not be read. */

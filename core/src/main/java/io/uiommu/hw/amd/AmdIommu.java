@@ -487,7 +487,17 @@ public final class AmdIommu implements IommuHardware {
      * (EINVAL, EINVAL, EBUSY); the RID must sit in a domain with a GCR3 table and PASIDs enabled
      * (EINVAL). Writes GCR3[pasid] and flushes that PASID.
      */
+    @Override
     public synchronized void setDevPasid(IommuDomain domain, IommuDevice idev, int pasid) {
+        if (((AmdDevice) idev).pasids.containsKey(pasid) && domain instanceof AmdSvaDomain) {
+            throw new IommufdException(Errno.EBUSY, "PASID already attached");
+        }
+        setDevPasid(domain, idev, pasid, null);
+    }
+
+    /** set_dev_pasid replacing {@code old} (null: the PASID had nothing); refusals keep the old entry. */
+    @Override
+    public synchronized void setDevPasid(IommuDomain domain, IommuDevice idev, int pasid, IommuDomain old) {
         if (!(domain instanceof AmdSvaDomain sva)) {
             throw new IommufdException(Errno.EOPNOTSUPP, "domain has no set_dev_pasid");
         }
@@ -498,9 +508,7 @@ public final class AmdIommu implements IommuHardware {
         if (dev.maxPasids() > 0 && Integer.compareUnsigned(pasid, dev.maxPasids()) >= 0) {
             throw new IommufdException(Errno.EINVAL, "PASID beyond the device's");
         }
-        if (dev.pasids.containsKey(pasid)) {
-            throw new IommufdException(Errno.EBUSY, "PASID already attached");
-        }
+        // is_pasid_valid and is_pasid_enabled: the RID's domain must have set up the GCR3 table.
         if (pasid <= 0 || pasid >= dev.maxPasids() || !dev.pasidEnabled || dev.gcr3 == null) {
             throw new IommufdException(Errno.EINVAL, "PASID not enabled on " + dev);
         }
@@ -510,6 +518,7 @@ public final class AmdIommu implements IommuHardware {
     }
 
     /** remove_dev_pasid: clears GCR3[pasid] and flushes it; nothing for an unbound PASID. */
+    @Override
     public synchronized void removeDevPasid(IommuDevice idev, int pasid) {
         AmdDevice dev = (AmdDevice) idev;
         if (dev.pasids.remove(pasid) == null || dev.gcr3 == null) {
@@ -517,6 +526,24 @@ public final class AmdIommu implements IommuHardware {
         }
         dev.gcr3.set(pasid, 0, false);
         flushPasid(dev, pasid);
+    }
+
+    @Override
+    public void removeDevPasid(IommuDevice dev, int pasid, IommuDomain domain) {
+        removeDevPasid(dev, pasid);
+    }
+
+    /**
+     * The RID with every PASID owned by the guest: on AMD that is a nested domain's guest GCR3
+     * table behind the RID's DTE, so this is {@link #attachDev} of a nested domain; any other
+     * domain owns no PASID table (EINVAL).
+     */
+    @Override
+    public synchronized void attachDevAllPasids(IommuDomain domain, IommuDevice dev) {
+        if (!(domain instanceof AmdNestedDomain)) {
+            throw new IommufdException(Errno.EINVAL, "only a nested domain carries the guest's GCR3 table");
+        }
+        attachDev(domain, dev);
     }
 
     /** The mm notifier's flush: every PASID bound to {@code domain}, [iova, iova+size). */

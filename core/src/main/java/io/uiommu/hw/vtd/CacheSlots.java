@@ -4,12 +4,13 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * Per-slot sequence counters of a direct-mapped translation cache: writers (fills and
- * invalidations, serialized by the cache's monitor) make a slot's counter odd while they change it;
- * readers take no lock, read the counter before and after the slot's words and treat a change (or
- * an odd value) as a miss. So a hit never allocates and never blocks on a concurrent fill.
+ * Per-slot sequence counters of a direct-mapped translation cache: a writer (fill or
+ * invalidation) makes a slot's counter odd while it changes the slot — {@link #beginWrite} takes
+ * the slot by a compare-and-set from even to odd, so writers of one slot exclude each other without
+ * a monitor; readers take no lock, read the counter before and after the slot's words and treat a
+ * change (or an odd value) as a miss. So a hit never allocates and never blocks on a fill.
  *
- * <p>Locking: {@link #beginWrite}/{@link #endWrite} under the owning cache's monitor; reads lock-free.
+ * <p>Locking: per slot, by the counter itself; reads lock-free.
  */
 final class CacheSlots {
     private static final VarHandle SEQ = MethodHandles.arrayElementVarHandle(long[].class);
@@ -31,9 +32,15 @@ final class CacheSlots {
         return (begin & 1) == 0 && (long) SEQ.getOpaque(seq, slot) == begin;
     }
 
+    /** Takes the slot (spinning while another writer holds it). */
     void beginWrite(int slot) {
-        SEQ.setOpaque(seq, slot, seq[slot] + 1);
-        VarHandle.storeStoreFence();
+        while (true) {
+            long s = (long) SEQ.getVolatile(seq, slot);
+            if ((s & 1) == 0 && SEQ.compareAndSet(seq, slot, s, s + 1)) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
     }
 
     void endWrite(int slot) {

@@ -19,10 +19,10 @@ final class ContextCache {
     private final int[] key = new int[SLOTS];
     private final long[] qword0 = new long[SLOTS];
     private final long[] qword1 = new long[SLOTS];
+    /** What a hit needs, packed at fill time ({@link #summarize}). */
+    private final long[] summary = new long[SLOTS];
     private final CacheFill[] fills = new CacheFill[SLOTS];
     private final StaleTranslationAuditor auditor;
-    private long hits;
-    private long misses;
 
     ContextCache(StaleTranslationAuditor auditor) {
         this.auditor = auditor;
@@ -32,10 +32,46 @@ final class ContextCache {
         return (sid ^ (sid >>> 8)) & (SLOTS - 1);
     }
 
-    /**
-     * Looks up the entry of {@code sid}; on a hit copies its qwords into {@code out[0..1]} and
-     * returns true.
-     */
+    /** RID_PASID 19:0, PASIDE 20, FPD 21, PDTS 24:22 of a context entry. */
+    static long summarize(long q0, long q1) {
+        return (q1 & ContextEntry.RID_PASID_MASK) | ((q0 & ContextEntry.PASIDE) != 0 ? 1L << 20 : 0)
+                | ((q0 & ContextEntry.FPD) != 0 ? 1L << 21 : 0)
+                | ((q0 & ContextEntry.PDTS_MASK) >>> ContextEntry.PDTS_SHIFT) << 22;
+    }
+
+    static int ridPasid(long summary) {
+        return (int) (summary & ContextEntry.RID_PASID_MASK);
+    }
+
+    static boolean pasidEnabled(long summary) {
+        return (summary & 1L << 20) != 0;
+    }
+
+    static boolean faultsDisabled(long summary) {
+        return (summary & 1L << 21) != 0;
+    }
+
+    /** PASIDs the context's PASID directory covers: 2^(PDTS + 7) entries of 64. */
+    static long pasidLimit(long summary) {
+        return 1L << (((summary >>> 22) & 7) + 7 + PasidDirectoryEntry.PASID_SHIFT);
+    }
+
+    /** The hit path: the entry's summary, or -1 on a miss. */
+    long summary(int sid, boolean audit) {
+        int i = slot(sid);
+        long s = slots.readBegin(i);
+        int k = key[i];
+        long sum = summary[i];
+        if (k != sid + 1 || !slots.readValid(i, s)) {
+            return -1;
+        }
+        if (audit) {
+            audit(i, sid);
+        }
+        return sum;
+    }
+
+    /** The whole entry (qwords 0..1 into {@code out}) on a hit; no audit (the summary lookup did it). */
     boolean lookup(int sid, long[] out) {
         int i = slot(sid);
         long s = slots.readBegin(i);
@@ -43,19 +79,18 @@ final class ContextCache {
         long q0 = qword0[i];
         long q1 = qword1[i];
         if (k != sid + 1 || !slots.readValid(i, s)) {
-            misses++;
             return false;
-        }
-        hits++;
-        if (auditor != null && auditor.enabled()) {
-            CacheFill f = fills[i];
-            if (f != null) {
-                auditor.checkHit("vtd", NAME, "sid " + VtdIommu.bdf(sid), f);
-            }
         }
         out[0] = q0;
         out[1] = q1;
         return true;
+    }
+
+    private void audit(int i, int sid) {
+        CacheFill f = fills[i];
+        if (f != null && f.words() > 0) {
+            auditor.checkHit("vtd", NAME, "sid " + VtdIommu.bdf(sid), f);
+        }
     }
 
     /** Caches a present entry read from {@code address}. */
@@ -65,6 +100,7 @@ final class ContextCache {
         key[i] = sid + 1;
         qword0[i] = q0;
         qword1[i] = q1;
+        summary[i] = summarize(q0, q1);
         if (auditor != null && auditor.enabled()) {
             CacheFill f = fills[i] == null ? (fills[i] = new CacheFill()) : fills[i];
             f.begin(auditor);
@@ -105,13 +141,5 @@ final class ContextCache {
         slots.beginWrite(i);
         key[i] = 0;
         slots.endWrite(i);
-    }
-
-    long hits() {
-        return hits;
-    }
-
-    long misses() {
-        return misses;
     }
 }

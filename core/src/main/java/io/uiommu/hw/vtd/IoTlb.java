@@ -21,7 +21,8 @@ import io.uiommu.pt.Walk;
  * A hit serves the cached leaf without reading memory; a write hitting an entry filled by a read
  * walks again (hardware must set the dirty bit), as does an access the entry does not permit.
  *
- * <p>Locking: fills and invalidations under this object's monitor; lookups lock-free ({@link CacheSlots}).
+ * <p>Locking: fills and invalidations take one slot at a time ({@link CacheSlots}); lookups are
+ * lock-free; the large/nested entry counts are atomic.
  */
 final class IoTlb {
     static final String NAME = "IOTLB";
@@ -43,10 +44,25 @@ final class IoTlb {
     private final StaleTranslationAuditor auditor;
     private final PhysicalMemory memory;
     /** Entries of 2 MiB / 1 GiB leaves, and nested entries, held now (lookups and invalidations skip work when 0). */
-    private int largeEntries;
-    private int nestedEntries;
-    private long hits;
-    private long misses;
+    /**
+     * Bumped by every invalidation before it scans: a fill whose walk started under an older value
+     * is dropped, so a walk racing an invalidation cannot leave a stale entry behind it.
+     */
+    private volatile long generation;
+    private volatile int largeEntries;
+    private volatile int nestedEntries;
+    private static final java.lang.invoke.VarHandle LARGE;
+    private static final java.lang.invoke.VarHandle NESTED;
+
+    static {
+        try {
+            var lookup = java.lang.invoke.MethodHandles.lookup();
+            LARGE = lookup.findVarHandle(IoTlb.class, "largeEntries", int.class);
+            NESTED = lookup.findVarHandle(IoTlb.class, "nestedEntries", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     IoTlb(PhysicalMemory memory, StaleTranslationAuditor auditor) {
         this.memory = memory;
@@ -70,7 +86,7 @@ final class IoTlb {
      * Looks up a translation; on a usable hit sets {@code physAddr}, {@code pageSize} and returns
      * the PGTT of the entry, else returns 0.
      */
-    int lookup(int did, int pasid, long iova, boolean write, Translation out) {
+    int lookup(int did, int pasid, long iova, boolean write, boolean audit, Translation out) {
         long tag = tag(did, pasid);
         int classes = largeEntries == 0 ? 1 : 3;
         for (int c = 0; c < classes; c++) {
@@ -89,10 +105,9 @@ final class IoTlb {
             if (!usable) {
                 break;
             }
-            hits++;
-            if (auditor != null && auditor.enabled()) {
+            if (audit) {
                 CacheFill f = fills[i];
-                if (f != null) {
+                if (f != null && f.words() > 0) {
                     auditor.checkHit("vtd", NAME, "did " + did + " pasid " + pasid + " iova 0x"
                             + Long.toHexString(kp & ~0xFFFL) + " (" + (1L << SIZE_SHIFT[c] >> 10) + " KiB)", f);
                 }
@@ -102,7 +117,6 @@ final class IoTlb {
             out.pageSize = size;
             return fl >>> PGTT_SHIFT;
         }
-        misses++;
         return 0;
     }
 
@@ -110,13 +124,22 @@ final class IoTlb {
      * Caches the leaf a walk found. In audit mode the entry remembers the PASID entry's first three
      * qwords and every descriptor the walks read (their values now, after the walk's A/D updates).
      */
-    synchronized void fill(int did, int pasid, long iova, long leafOutput, long pageSize, int perm, boolean write,
-            int pgtt, long pasidEntryAddress, Walk first, Walk second) {
+    /** The value to pass to {@link #fill}, read before the walk. */
+    long generation() {
+        return generation;
+    }
+
+    void fill(long walkGeneration, int did, int pasid, long iova, long leafOutput, long pageSize, int perm,
+            boolean write, int pgtt, long pasidEntryAddress, Walk first, Walk second) {
         int c = pageSize == 1L << 30 ? 2 : pageSize == 1L << 21 ? 1 : 0;
         long tag = tag(did, pasid);
         long pk = pageKey(iova, c);
         int i = slot(tag, pk);
         slots.beginWrite(i);
+        if (generation != walkGeneration) {
+            slots.endWrite(i);
+            return;
+        }
         if (keyPage[i] != 0) {
             forget(i);
         }
@@ -127,10 +150,10 @@ final class IoTlb {
                 | ((perm & io.uiommu.pt.PageTableFormat.WRITE) != 0 ? PERM_WRITE : 0)
                 | (write ? WRITE_WALKED : 0) | pgtt << PGTT_SHIFT;
         if (c != 0) {
-            largeEntries++;
+            LARGE.getAndAdd(this, 1);
         }
         if (pgtt == PasidEntry.PGTT_NESTED) {
-            nestedEntries++;
+            NESTED.getAndAdd(this, 1);
         }
         if (auditor != null && auditor.enabled()) {
             CacheFill f = fills[i] == null ? (fills[i] = new CacheFill()) : fills[i];
@@ -160,21 +183,24 @@ final class IoTlb {
 
     private void forget(int i) {
         if ((keyPage[i] & 3) != 1) {
-            largeEntries--;
+            LARGE.getAndAdd(this, -1);
         }
         if ((flags[i] >>> PGTT_SHIFT) == PasidEntry.PGTT_NESTED) {
-            nestedEntries--;
+            NESTED.getAndAdd(this, -1);
         }
         keyPage[i] = 0;
     }
 
     private void clear(int i) {
         slots.beginWrite(i);
-        forget(i);
+        if (keyPage[i] != 0) {
+            forget(i);
+        }
         slots.endWrite(i);
     }
 
-    synchronized void invalidateAll() {
+    void invalidateAll() {
+        generation++;
         for (int i = 0; i < SLOTS; i++) {
             if (keyPage[i] != 0) {
                 clear(i);
@@ -182,7 +208,8 @@ final class IoTlb {
         }
     }
 
-    synchronized void invalidateDomain(int did) {
+    void invalidateDomain(int did) {
+        generation++;
         for (int i = 0; i < SLOTS; i++) {
             if (keyPage[i] != 0 && (int) (keyTag[i] >>> 20) == did) {
                 clear(i);
@@ -191,7 +218,8 @@ final class IoTlb {
     }
 
     /** IOTLB page-selective-within-domain: second-stage entries overlapping the range, all nested entries of the domain. */
-    synchronized void invalidateDomainPages(int did, long addr, int addressMask) {
+    void invalidateDomainPages(int did, long addr, int addressMask) {
+        generation++;
         long size = 1L << (12 + addressMask);
         long base = addr & -size;
         for (int i = 0; i < SLOTS; i++) {
@@ -206,7 +234,8 @@ final class IoTlb {
     }
 
     /** PASID-based IOTLB, PASID-selective: first-stage, nested and pass-through entries of (did, pasid). */
-    synchronized void invalidatePasid(int did, int pasid) {
+    void invalidatePasid(int did, int pasid) {
+        generation++;
         long tag = tag(did, pasid);
         for (int i = 0; i < SLOTS; i++) {
             if (keyPage[i] != 0 && keyTag[i] == tag && (flags[i] >>> PGTT_SHIFT) != PasidEntry.PGTT_SECOND_STAGE) {
@@ -216,7 +245,8 @@ final class IoTlb {
     }
 
     /** PASID-based IOTLB, page-selective within the PASID: first-stage and nested entries overlapping the range. */
-    synchronized void invalidatePasidPages(int did, int pasid, long addr, int addressMask) {
+    void invalidatePasidPages(int did, int pasid, long addr, int addressMask) {
+        generation++;
         long tag = tag(did, pasid);
         boolean all = 12 + addressMask >= 64;
         long size = all ? 0 : 1L << (12 + addressMask);
@@ -242,7 +272,7 @@ final class IoTlb {
     }
 
     /** Entries held now (tests). */
-    synchronized int size() {
+    int size() {
         int n = 0;
         for (int i = 0; i < SLOTS; i++) {
             if (keyPage[i] != 0) {
@@ -250,13 +280,5 @@ final class IoTlb {
             }
         }
         return n;
-    }
-
-    long hits() {
-        return hits;
-    }
-
-    long misses() {
-        return misses;
     }
 }

@@ -21,10 +21,10 @@ final class PasidCache {
     private final long[] qword0 = new long[SLOTS];
     private final long[] qword1 = new long[SLOTS];
     private final long[] qword2 = new long[SLOTS];
+    /** DID 15:0, PGTT 18:16, FPD 19 ({@link #summarize}). */
+    private final long[] summary = new long[SLOTS];
     private final CacheFill[] fills = new CacheFill[SLOTS];
     private final StaleTranslationAuditor auditor;
-    private long hits;
-    private long misses;
 
     PasidCache(StaleTranslationAuditor auditor) {
         this.auditor = auditor;
@@ -39,7 +39,42 @@ final class PasidCache {
         return (int) (h >>> 54) & (SLOTS - 1);
     }
 
-    /** On a hit copies the entry's qwords 0..2 into {@code out} and returns true. */
+    static long summarize(long q0, long q1) {
+        return PasidEntry.did(q1) | (long) PasidEntry.pgtt(q0) << 16 | ((q0 & PasidEntry.FPD) != 0 ? 1L << 19 : 0);
+    }
+
+    static int did(long summary) {
+        return (int) (summary & 0xFFFF);
+    }
+
+    static int pgtt(long summary) {
+        return (int) ((summary >>> 16) & 7);
+    }
+
+    static boolean faultsDisabled(long summary) {
+        return (summary & 1L << 19) != 0;
+    }
+
+    /** The hit path: the entry's summary, or -1 on a miss. */
+    long summary(int sid, int pasid, boolean audit) {
+        long k = keyOf(sid, pasid);
+        int i = slot(k);
+        long s = slots.readBegin(i);
+        long kk = key[i];
+        long sum = summary[i];
+        if (kk != k || !slots.readValid(i, s)) {
+            return -1;
+        }
+        if (audit) {
+            CacheFill f = fills[i];
+            if (f != null && f.words() > 0) {
+                auditor.checkHit("vtd", NAME, "sid " + VtdIommu.bdf(sid) + " pasid " + pasid + " did " + did[i], f);
+            }
+        }
+        return sum;
+    }
+
+    /** The entry's qwords 0..2 into {@code out} on a hit; no audit (the summary lookup did it). */
     boolean lookup(int sid, int pasid, long[] out) {
         long k = keyOf(sid, pasid);
         int i = slot(k);
@@ -49,15 +84,7 @@ final class PasidCache {
         long q1 = qword1[i];
         long q2 = qword2[i];
         if (kk != k || !slots.readValid(i, s)) {
-            misses++;
             return false;
-        }
-        hits++;
-        if (auditor != null && auditor.enabled()) {
-            CacheFill f = fills[i];
-            if (f != null) {
-                auditor.checkHit("vtd", NAME, "sid " + VtdIommu.bdf(sid) + " pasid " + pasid + " did " + did[i], f);
-            }
         }
         out[0] = q0;
         out[1] = q1;
@@ -76,6 +103,7 @@ final class PasidCache {
         qword0[i] = q0;
         qword1[i] = q1;
         qword2[i] = q2;
+        summary[i] = summarize(q0, q1);
         if (auditor != null && auditor.enabled()) {
             CacheFill f = fills[i] == null ? (fills[i] = new CacheFill()) : fills[i];
             f.begin(auditor);
@@ -128,13 +156,5 @@ final class PasidCache {
         slots.beginWrite(i);
         key[i] = 0;
         slots.endWrite(i);
-    }
-
-    long hits() {
-        return hits;
-    }
-
-    long misses() {
-        return misses;
     }
 }

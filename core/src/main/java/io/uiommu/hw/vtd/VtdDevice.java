@@ -23,7 +23,7 @@ public final class VtdDevice extends IommuDevice {
     /** Physical address of the PASID directory and its entry count (2^(PDTS+7)). */
     final long pasidDirectory;
     final int directoryEntries;
-    /** PASIDs the device may use with set_dev_pasid (dev->iommu->max_pasids); 0 without a PASID capability. */
+    /** dev->iommu->max_pasids: the PCI PASID width bounded by ECAP.PSS; 0 without PASID support. */
     final int maxPasids;
     /** Attached domains by PASID; RID_PASID (0) is the RID's. */
     final Map<Integer, IommuDomain> attached = new TreeMap<>();
@@ -38,6 +38,7 @@ public final class VtdDevice extends IommuDevice {
         this.pasidDirectory = pasidDirectory;
         this.directoryEntries = directoryEntries;
         this.maxPasids = maxPasids;
+        setMaxPasids(maxPasids);
     }
 
     public PciDevice pci() {

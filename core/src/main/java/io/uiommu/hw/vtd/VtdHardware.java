@@ -95,6 +95,9 @@ public final class VtdHardware {
         final Walk second = new Walk();
         final NestedTableMemory nested;
         int reads;
+        /** PASID + 1 whose entry {@link #pasidEntry} holds from this translation's PASID-table read, else 0. */
+        int pasidEntryValid;
+        long generation;
 
         Scratch(PhysicalMemory memory) {
             nested = new NestedTableMemory(memory);
@@ -390,51 +393,92 @@ public final class VtdHardware {
             out.pageSize = PhysicalMemory.PAGE_SIZE;
             return;
         }
-        Scratch s = scratch.get();
-        s.reads = 0;
         boolean write = (access & IommuDomain.IOMMU_WRITE) != 0;
-        long rta = rootTableAddress;
-        if ((rta & RTADDR_TTM_MASK) != RTADDR_TTM_SCALABLE) {
-            fault(out, VtdFaultReason.ROOT_TABLE_ADDRESS_INVALID, 0, false, false, sid, pasid, iova, write, s);
-            return;
-        }
-        long[] ctx = s.context;
-        if (!contextCache.lookup(sid, ctx)) {
+        boolean audit = auditor != null && auditor.enabled();
+        // The hit path reads three cache summaries and touches no per-thread state.
+        Scratch s = null;
+        long ctx = contextCache.summary(sid, audit);
+        if (ctx < 0) {
+            s = scratch();
+            long rta = rootTableAddress;
+            if ((rta & RTADDR_TTM_MASK) != RTADDR_TTM_SCALABLE) {
+                fault(out, VtdFaultReason.ROOT_TABLE_ADDRESS_INVALID, 0, false, false, sid, pasid, iova, write, s);
+                return;
+            }
             if (!readContext(sid, rta & ~0xFFFL, pasid, iova, write, out, s)) {
                 return;
             }
+            ctx = ContextCache.summarize(s.context[0], s.context[1]);
         }
-        boolean fpd = (ctx[0] & ContextEntry.FPD) != 0;
-        if (pasid != Translation.NO_PASID && (ctx[0] & ContextEntry.PASIDE) == 0) {
+        boolean fpd = ContextCache.faultsDisabled(ctx);
+        if (pasid != Translation.NO_PASID && !ContextCache.pasidEnabled(ctx)) {
             fault(out, VtdFaultReason.CONTEXT_PASID_DISABLED, 0, false, fpd, sid, pasid, iova, write, s);
             return;
         }
-        int effectivePasid = pasid == Translation.NO_PASID ? (int) (ctx[1] & ContextEntry.RID_PASID_MASK) : pasid;
-        if ((long) effectivePasid >= (long) ContextEntry.directoryEntries(ctx[0]) << PasidDirectoryEntry.PASID_SHIFT) {
+        int effectivePasid = pasid == Translation.NO_PASID ? ContextCache.ridPasid(ctx) : pasid;
+        if (effectivePasid >= ContextCache.pasidLimit(ctx)) {
             fault(out, VtdFaultReason.CONTEXT_PASID_TOO_LARGE, 0, false, fpd, sid, pasid, iova, write, s);
             return;
         }
-        long[] pe = s.pasidEntry;
-        if (!pasidCache.lookup(sid, effectivePasid, pe)) {
-            if (!readPasidEntry(sid, ctx[0], effectivePasid, pasid, iova, write, fpd, out, s)) {
+        long pe = pasidCache.summary(sid, effectivePasid, audit);
+        if (pe < 0) {
+            if (s == null) {
+                s = scratch();
+                if (!contextCache.lookup(sid, s.context)) {
+                    // Invalidated meanwhile: read the entry as a miss would.
+                    if (!readContext(sid, rootTableAddress & ~0xFFFL, pasid, iova, write, out, s)) {
+                        return;
+                    }
+                }
+            }
+            if (!readPasidEntry(sid, s.context[0], effectivePasid, pasid, iova, write, fpd, out, s)) {
                 return;
             }
+            pe = PasidCache.summarize(s.pasidEntry[0], s.pasidEntry[1]);
         }
-        fpd |= (pe[0] & PasidEntry.FPD) != 0;
-        int pgtt = PasidEntry.pgtt(pe[0]);
+        fpd |= PasidCache.faultsDisabled(pe);
+        int pgtt = PasidCache.pgtt(pe);
         if (pgtt == PasidEntry.PGTT_PASS_THROUGH) {
             out.physAddr = iova;
             out.pageSize = PhysicalMemory.PAGE_SIZE;
-            out.descriptorReads = s.reads;
+            out.descriptorReads = s == null ? 0 : s.reads;
             return;
         }
-        int did = PasidEntry.did(pe[1]);
-        if (iotlb.lookup(did, effectivePasid, iova, write, out) != 0) {
+        int did = PasidCache.did(pe);
+        if (iotlb.lookup(did, effectivePasid, iova, write, audit, out) != 0) {
             out.cacheHit = true;
-            out.descriptorReads = s.reads;
+            out.descriptorReads = s == null ? 0 : s.reads;
             return;
         }
-        walk(sid, pasid, effectivePasid, did, pgtt, pe, iova, access, write, fpd, out, s, ctx[0]);
+        if (s == null) {
+            s = scratch();
+        }
+        s.generation = iotlb.generation();
+        if (s.pasidEntryValid != effectivePasid + 1 && !pasidCache.lookup(sid, effectivePasid, s.pasidEntry)) {
+            if (!contextCache.lookup(sid, s.context)
+                    && !readContext(sid, rootTableAddress & ~0xFFFL, pasid, iova, write, out, s)) {
+                return;
+            }
+            if (!readPasidEntry(sid, s.context[0], effectivePasid, pasid, iova, write, fpd, out, s)) {
+                return;
+            }
+        }
+        if (audit && !contextCache.lookup(sid, s.context)) {
+            s.context[0] = memory.readLong(contextEntryAddress(sid));
+        }
+        walk(sid, pasid, effectivePasid, did, pgtt, s.pasidEntry, iova, access, write, fpd, out, s, s.context[0]);
+    }
+
+    private Scratch scratch() {
+        Scratch s = scratch.get();
+        s.reads = 0;
+        s.pasidEntryValid = 0;
+        return s;
+    }
+
+    private long contextEntryAddress(int sid) {
+        long root = memory.readLong(RootEntry.halfAddress(rootTableAddress & ~0xFFFL, sid >>> 8, sid & 0xFF));
+        return ContextEntry.address(root & RootEntry.POINTER_MASK, sid & 0xFF);
     }
 
     private boolean readContext(int sid, long rootTable, int pasid, long iova, boolean write, Translation out,
@@ -507,6 +551,7 @@ public final class VtdHardware {
         s.pasidEntry[0] = q0;
         s.pasidEntry[1] = q1;
         s.pasidEntry[2] = q2;
+        s.pasidEntryValid = effectivePasid + 1;
         return true;
     }
 
@@ -663,7 +708,7 @@ public final class VtdHardware {
         if (record) {
             pasidEntryAddress = pasidEntryAddress(ctx0, effectivePasid);
         }
-        iotlb.fill(did, effectivePasid, iova, output, pageSize, perm, write, pgtt, pasidEntryAddress, first,
+        iotlb.fill(s.generation, did, effectivePasid, iova, output, pageSize, perm, write, pgtt, pasidEntryAddress, first,
                 secondUsed);
         out.physAddr = output;
         out.pageSize = pageSize;
@@ -692,7 +737,7 @@ public final class VtdHardware {
         if (!fpd) {
             faults.record(reason, sid, pasid, iova, write);
         }
-        out.descriptorReads = s.reads;
+        out.descriptorReads = s == null ? 0 : s.reads;
         return out.fault(reason.code(), reason.name(), level, stage2);
     }
 }

@@ -359,39 +359,33 @@ public final class VtdIommu implements IommuHardware {
     }
 
     /**
-     * set_dev_pasid with the iommu core's checks before it (iommu_attach_device_pasid): PASID 0 or
-     * one beyond the device's PASIDs EINVAL, a PASID in use EBUSY; then the driver's: no PASID
-     * support EOPNOTSUPP, a dirty-tracking domain EINVAL (6.12). Nested domains on a PASID are
-     * newer than 6.12 (upstream's intel_nested_set_dev_pasid) and accepted.
+     * set_dev_pasid, after the iommu core's checks (PASID 0, range, EBUSY): no PASID support
+     * EOPNOTSUPP, a dirty-tracking domain EINVAL (6.12), then the domain's attach checks. A
+     * replace tears the old entry down first. Nested domains on a PASID are newer than 6.12
+     * (upstream's intel_nested_set_dev_pasid) and accepted.
      */
     @Override
-    public synchronized void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid) {
+    public synchronized void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid, IommuDomain old) {
         VtdDevice v = vtdDevice(dev);
-        if (domain.type() == IommuDomain.Type.BLOCKED) {
-            throw new IommufdException(Errno.EOPNOTSUPP, "blocking domains have no set_dev_pasid");
-        }
-        if (pasid <= 0 || v.maxPasids > 0 && pasid >= v.maxPasids || pasid >= 1 << 20) {
-            throw new IommufdException(Errno.EINVAL, "PASID " + pasid + " out of range for " + v);
-        }
-        if (v.attached.containsKey(pasid)) {
-            throw new IommufdException(Errno.EBUSY, "PASID " + pasid + " of " + v + " is attached already");
-        }
         if (!caps.pasid()) {
             throw new IommufdException(Errno.EOPNOTSUPP, unit.name() + " has no PASID support");
         }
-        if ((long) pasid >= (long) v.directoryEntries << PasidDirectoryEntry.PASID_SHIFT) {
-            throw new IommufdException(Errno.ENODEV, "PASID " + pasid + " beyond the device's PASID table");
+        if (pasid <= 0 || (long) pasid >= (long) v.directoryEntries << PasidDirectoryEntry.PASID_SHIFT) {
+            throw new IommufdException(Errno.EINVAL, "PASID " + pasid + " beyond the device's PASID table");
         }
         if (domain.hasDirtyOps()) {
             throw new IommufdException(Errno.EINVAL, "dirty-tracking domains cannot attach to a PASID");
         }
         prepareAttach(domain, v);
+        if (v.attached.containsKey(pasid)) {
+            blockPasid(v, pasid);
+        }
         setupEntry(domain, v, pasid);
     }
 
     /** remove_dev_pasid: tears down the PASID's entry with the invalidations it needs. */
     @Override
-    public synchronized void removeDevPasid(IommuDevice dev, int pasid) {
+    public synchronized void removeDevPasid(IommuDevice dev, int pasid, IommuDomain domain) {
         VtdDevice v = vtdDevice(dev);
         if (pasid > 0) {
             blockPasid(v, pasid);

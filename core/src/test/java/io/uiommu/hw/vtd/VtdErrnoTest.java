@@ -145,27 +145,29 @@ class VtdErrnoTest {
     @Test
     void pasidAttach() {
         VtdPagingDomain d = f.paging(dev, 0);
-        errno(Errno.EINVAL, () -> f.iommu.setDevPasid(d, dev, 0));
-        errno(Errno.EINVAL, () -> f.iommu.setDevPasid(d, dev, 1 << 20));
-        f.iommu.setDevPasid(d, dev, 5);
-        errno(Errno.EBUSY, () -> f.iommu.setDevPasid(d, dev, 5));
-        errno(Errno.EINVAL, () -> f.iommu.setDevPasid(f.paging(dev, DIRTY), dev, 6));
+        errno(Errno.EINVAL, () -> f.core.attachDevicePasid(dev, 0, d, false));
+        errno(Errno.EINVAL, () -> f.core.attachDevicePasid(dev, 1 << 20, d, false));
+        f.core.attachDevicePasid(dev, 5, d, false);
+        errno(Errno.EBUSY, () -> f.core.attachDevicePasid(dev, 5, d, false));
+        f.core.attachDevicePasid(dev, 5, f.paging(dev, 0), true);
+        f.core.attachDevicePasid(dev, 5, d, true);
+        errno(Errno.EINVAL, () -> f.core.attachDevicePasid(dev, 6, f.paging(dev, DIRTY), false));
         VtdDevice small = f.device("gpu0", "00:05.0", 4, false);
-        errno(Errno.EINVAL, () -> f.iommu.setDevPasid(d, small, 16));
+        errno(Errno.EINVAL, () -> f.core.attachDevicePasid(small, 16, d, false));
 
         d.map(0x1000, f.frame(7), 4096, IommuDomain.IOMMU_READ);
         assertThat(f.translate(dev, 5, 0x1000, false).faulted).isFalse();
         assertThat(f.translate(dev, RID_PASID, 0x1000, false).faultName).as("the RID stays blocked")
                 .isEqualTo("PASID_ENTRY_NOT_PRESENT");
-        f.iommu.removeDevPasid(dev, 5);
+        f.core.detachDevicePasid(dev, 5);
         assertThat(f.translate(dev, 5, 0x1000, false).faultName).isEqualTo("PASID_ENTRY_NOT_PRESENT");
-        f.iommu.setDevPasid(d, dev, 5);
+        f.core.attachDevicePasid(dev, 5, d, false);
 
         errno(Errno.EOPNOTSUPP, () -> f.iommu.attachDevAllPasids(d, dev));
 
         VtdFixture noPasid = new VtdFixture(VtdFixture.unit(48, 48, 0, true, true, java.util.Map.of()));
         VtdDevice nd = noPasid.device("nic0", "00:03.0", 20, false);
-        errno(Errno.EOPNOTSUPP, () -> noPasid.iommu.setDevPasid(noPasid.paging(nd, 0), nd, 1));
+        errno(Errno.EOPNOTSUPP, () -> noPasid.core.attachDevicePasid(nd, 1, noPasid.paging(nd, 0), false));
     }
 
     @Test

@@ -154,7 +154,7 @@ class VtdNestedTest {
     void nestedOnAPasid() {
         VtdPagingDomain plain = f.paging(dev, 0);
         f.iommu.attachDev(plain, dev);
-        f.iommu.setDevPasid(nested, dev, 3);
+        f.core.attachDevicePasid(dev, 3, nested, false);
         assertThat(f.translate(dev, 3, IOVA, false).physAddr).isEqualTo(guest.host(DATA_GPA));
         assertThat(f.translate(dev, RID_PASID, IOVA, false).faultName).isEqualTo("SS_ENTRY_NOT_PRESENT");
     }
