@@ -99,6 +99,13 @@ public final class Smmu {
     private int evtqProd;
     private int evtqCons;
 
+    /**
+     * Bumped by every TLBI / CFGI (under the monitor). A translation that walked or fetched before
+     * an invalidation does not cache what it found afterwards: the invalidation has to win.
+     */
+    private volatile long tlbGeneration;
+    private volatile long configGeneration;
+
     private long commandsConsumed;
     private long eventsWritten;
     private long eventsLost;
@@ -235,6 +242,11 @@ public final class Smmu {
     /** Executes one command; returns the CERROR code (CERROR_NONE when it was legal). */
     private int execute(long dw0, long dw1) {
         int op = Command.opcode(dw0);
+        if (op >= Command.CFGI_STE && op <= Command.CFGI_CD_ALL) {
+            configGeneration++;
+        } else if (op >= Command.TLBI_NH_ALL && op <= Command.TLBI_NSNH_ALL) {
+            tlbGeneration++;
+        }
         switch (op) {
             case Command.PREFETCH_CONFIG, Command.PREFETCH_ADDR, Command.RESUME, Command.STALL_TERM -> {
             }
@@ -415,6 +427,8 @@ public final class Smmu {
             return;
         }
         boolean audit = auditor != null && auditor.enabled();
+        // read before any cached configuration is used: see fillTlb
+        long generation = tlbGeneration;
         StreamConfig ste = configs.ste(sid);
         if (ste == null) {
             ste = fetchSte(sid, ssid, iova, write, audit, out);
@@ -438,7 +452,7 @@ public final class Smmu {
                     event(out, Event.C_BAD_SUBSTREAMID, sid, ssid, iova, write, false, 0, 0);
                     return;
                 }
-                translateStage2(ste, sid, iova, ptAccess, write, audit, out);
+                translateStage2(ste, sid, iova, ptAccess, write, audit, generation, out);
                 return;
             }
             default -> {
@@ -457,7 +471,7 @@ public final class Smmu {
                     }
                     case Ste.S1DSS_BYPASS -> {
                         if (ste.stage2()) {
-                            translateStage2(ste, sid, iova, ptAccess, write, audit, out);
+                            translateStage2(ste, sid, iova, ptAccess, write, audit, generation, out);
                         } else {
                             bypass(iova, out);
                         }
@@ -534,11 +548,11 @@ public final class Smmu {
         out.physAddr = pa;
         out.pageSize = size;
         out.descriptorReads = reads;
-        fillTlb(tag, iova, size, pa, perm, audit, s1, s2, ste, cd);
+        fillTlb(generation, tag, iova, size, pa, perm, audit, s1, s2, ste, cd);
     }
 
     private void translateStage2(StreamConfig ste, int sid, long ipa, int ptAccess, boolean write, boolean audit,
-            Translation out) {
+            long generation, Translation out) {
         long tag = Tlb.tag(Tlb.KIND_S2, ste.vmid(), 0);
         if (tlb.lookup(tag, ipa, ptAccess, out, audit ? auditor : null)) {
             return;
@@ -556,11 +570,14 @@ public final class Smmu {
         out.physAddr = s2.outputAddress;
         out.pageSize = s2.pageSize;
         out.descriptorReads = s2.descriptorReads;
-        fillTlb(tag, ipa, s2.pageSize, s2.outputAddress, s2.perm, audit, null, s2, ste, null);
+        fillTlb(generation, tag, ipa, s2.pageSize, s2.outputAddress, s2.perm, audit, null, s2, ste, null);
     }
 
-    private synchronized void fillTlb(long tag, long iova, long size, long pa, int perm, boolean audit, Walk s1,
-            Walk s2, StreamConfig ste, ContextConfig cd) {
+    private synchronized void fillTlb(long generation, long tag, long iova, long size, long pa, int perm,
+            boolean audit, Walk s1, Walk s2, StreamConfig ste, ContextConfig cd) {
+        if (generation != tlbGeneration) {
+            return; // a TLBI ran while this walk was in flight
+        }
         String label = null;
         if (audit) {
             label = (cd == null ? "VMID " + ste.vmid() : "VMID " + ste.vmid() + " ASID " + cd.asid()) + " IOVA 0x"
@@ -610,6 +627,7 @@ public final class Smmu {
     // Configuration fetch
 
     private StreamConfig fetchSte(int sid, int ssid, long iova, boolean write, boolean audit, Translation out) {
+        long generation = configGeneration;
         int cfg = strtabBaseCfg;
         int log2size = cfg & 0x3f;
         int fmt = (cfg >>> 16) & 3;
@@ -709,13 +727,16 @@ public final class Smmu {
         StreamConfig ste = new StreamConfig(sid, config, s1fmt, s1cdmax, w[0] & Ste.S1CTXPTR_MASK, Ste.s1dss(w[1]),
                 s2format, w[3] & Ste.S2TTB_MASK, vmid, s2update, s2record, fill, label);
         synchronized (this) {
-            configs.put(ste);
+            if (generation == configGeneration) {
+                configs.put(ste);
+            }
         }
         return ste;
     }
 
     private ContextConfig fetchCd(StreamConfig ste, int sid, int ssid, int cdIndex, long iova, boolean write,
             boolean audit, Translation out) {
+        long generation = configGeneration;
         Scratch sc = scratch.get();
         Stage2Tables viaS2 = ste.stage2() ? sc.nested.configure(ste.stage2Format(), ste.s2ttb(), ste.s2Update(), false)
                 : null;
@@ -770,7 +791,9 @@ public final class Smmu {
         ContextConfig cd = new ContextConfig(sid, cdIndex, asid, format, dw1 & Cd.TTB0_MASK, (dw0 & Cd.EPD0) != 0,
                 update, (dw0 & Cd.R) != 0, fill, label);
         synchronized (this) {
-            configs.put(cd);
+            if (generation == configGeneration) {
+                configs.put(cd);
+            }
         }
         return cd;
     }

@@ -86,4 +86,48 @@ class SmmuQueueTest {
         assertThat(t.faultName).isEqualTo("F_TRANSLATION");
         assertThat(f.events()).as("CD.R = 0: not recorded").isEmpty();
     }
+
+    /**
+     * DMA racing unmap: once unmap (and its TLBI + CMD_SYNC) has returned, no translation that
+     * starts afterwards may reach the page — not even through a TLB entry filled by a walk that
+     * was in flight during the invalidation.
+     */
+    @Test
+    void noTranslationAfterUnmapReturns() throws Exception {
+        SmmuMaster dev = f.device("nic0", 1, 0);
+        SmmuPagingDomain d = f.stage1(dev);
+        f.attach(dev, d);
+        long iova = 0x10_0000;
+        long pa = f.frame();
+        java.util.concurrent.atomic.AtomicLong unmappedEpoch = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong violations = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong hits = new java.util.concurrent.atomic.AtomicLong();
+        Thread dma = new Thread(() -> {
+            Translation t = new Translation();
+            while (!stop.get()) {
+                long epoch = unmappedEpoch.get();
+                f.smmu.translate(dev, Translation.NO_PASID, iova, IOMMU_READ, t);
+                if (epoch > 0 && (epoch & 1) == 0 && !t.faulted && unmappedEpoch.get() == epoch) {
+                    violations.incrementAndGet(); // started after an unmap returned, before the next map
+                    if (t.cacheHit) {
+                        hits.incrementAndGet();
+                    }
+                }
+            }
+        });
+        dma.start();
+        try {
+            for (int i = 0; i < 2000; i++) {
+                unmappedEpoch.incrementAndGet(); // odd: mapped from now on
+                d.map(iova, pa, 4096, IOMMU_READ);
+                d.unmap(iova, 4096);
+                unmappedEpoch.incrementAndGet(); // even: unmapped and invalidated
+            }
+        } finally {
+            stop.set(true);
+            dma.join();
+        }
+        assertThat(violations.get()).as("of which TLB hits: " + hits.get()).isZero();
+    }
 }
