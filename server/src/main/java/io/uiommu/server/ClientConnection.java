@@ -79,6 +79,9 @@ final class ClientConnection {
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "uiommu bug serving process " + pid, e);
         } finally {
+            // A dead process's fds closed with it: release its files first, so that only pages
+            // still pinned through files other processes hold need taking over.
+            server.registry().releaseHungUp();
             server.frames().gone(process.clientMemory());
             Native.close(fd);
             arena.close();

@@ -66,6 +66,13 @@ final class FileRegistry implements AutoCloseable {
         return false;
     }
 
+    /** Releases every file whose clients are all gone (a process died: its files go before its pages). */
+    void releaseHungUp() {
+        for (ServedFile f : byIno.values()) {
+            releaseIfHungUp(f);
+        }
+    }
+
     /** Drops the daemon's reference to the file (the kernel's last fput): once. */
     void release(ServedFile f) {
         if (!f.markReleased()) {
