@@ -40,6 +40,9 @@ public final class Main implements Callable<Integer> {
                 if (cls == ReplayCommand.class) {
                     return cls.cast(new ReplayCommand(out));
                 }
+                if (cls == DemoCommand.class) {
+                    return cls.cast(new DemoCommand(out));
+                }
                 return defaults.create(cls);
             }
         };

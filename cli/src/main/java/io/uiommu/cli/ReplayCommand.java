@@ -6,7 +6,9 @@ import io.uiommu.scenario.Scenario;
 import io.uiommu.scenario.ScenarioException;
 import io.uiommu.scenario.ScenarioReader;
 import io.uiommu.scenario.StepOutcome;
+import io.uiommu.platform.Platform;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -25,7 +27,8 @@ import java.util.stream.Stream;
  * step that did not do what the file expects. Exit status 0 when all passed, 1 otherwise.
  */
 @Command(name = "replay", mixinStandardHelpOptions = true,
-        description = {"Replay scenario files (JSON Lines, see docs/scenarios.md) against a fresh /dev/iommu each.",
+        description = {"Replay scenario files (JSON Lines, see docs/scenarios.md) against a fresh /dev/iommu each,",
+                "on the platform each header names (or the one --platform gives).",
                 "Prints one line per failing step and a summary; exits 1 if any step failed or any file could not be read."})
 final class ReplayCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "Scenario files; a directory means its *.jsonl files.")
@@ -33,6 +36,9 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = {"-v", "--verbose"}, description = "Print every step with its result, not only failures.")
     boolean verbose;
+
+    @Mixin
+    PlatformOption platformOption = new PlatformOption();
 
     private final PrintStream out;
 
@@ -46,6 +52,13 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Platform platform;
+        try {
+            platform = platformOption.load();
+        } catch (ScenarioException e) {
+            out.println("replay: --platform " + e.getMessage());
+            return 1;
+        }
         long t0 = System.nanoTime();
         int fileCount = 0;
         int unreadable = 0;
@@ -62,7 +75,8 @@ final class ReplayCommand implements Callable<Integer> {
                 unreadable++;
                 continue;
             }
-            Replayer r = new Replayer();
+            // --platform replaces the platform every scenario header names.
+            Replayer r = platform == null ? new Replayer() : new Replayer(platform);
             if (verbose) {
                 String d = s.header().description();
                 out.println("#    " + f + (d == null ? "" : ": " + d));

@@ -28,6 +28,10 @@ final class RunCommand implements Callable<Integer> {
             description = "Machine to present (preset name or platform file); default: the selftest's mock IOMMU.")
     String platform;
 
+    @Option(names = "--record", paramLabel = "FILE",
+            description = "Write the session as a scenario file that `uiommu replay` runs.")
+    Path record;
+
     @Parameters(arity = "1..*", paramLabel = "CMD", description = "The program and its arguments (after --).")
     List<String> command;
 
@@ -55,7 +59,12 @@ final class RunCommand implements Callable<Integer> {
         }
         Path dir = Files.createTempDirectory("uiommu-run",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        SessionRecorder recorder = record == null ? null
+                : new SessionRecorder(record, platform == null ? "mock" : platform);
         try (UiommuServer server = UiommuServer.start(dir.resolve("sock"), new DevIommu())) {
+            if (recorder != null) {
+                server.setCallListener(recorder);
+            }
             ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
             String preload = pb.environment().get("LD_PRELOAD");
             pb.environment().put("LD_PRELOAD", preload == null || preload.isEmpty() ? shim.toString()
@@ -68,7 +77,13 @@ final class RunCommand implements Callable<Integer> {
                 err.println("uiommu run: cannot run " + command.getFirst() + ": " + e.getMessage());
                 return 127;
             }
-            return p.waitFor();
+            int status = p.waitFor();
+            if (recorder != null) {
+                server.setCallListener(null);
+                recorder.close();
+                err.println("uiommu run: recorded the session to " + record);
+            }
+            return status;
         } finally {
             Files.deleteIfExists(dir.resolve("sock"));
             Files.deleteIfExists(dir);

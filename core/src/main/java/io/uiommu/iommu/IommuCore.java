@@ -1,36 +1,129 @@
 package io.uiommu.iommu;
 
+import io.uiommu.hw.amd.AmdIommu;
 import io.uiommu.hw.mock.MockIommuDriver;
+import io.uiommu.hw.smmuv3.ArmSmmuV3;
+import io.uiommu.hw.vtd.VtdIommu;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.platform.IommuUnit;
+import io.uiommu.platform.PciDevice;
+import io.uiommu.platform.Platform;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * The kernel's iommu core (drivers/iommu/iommu.c) as iommufd uses it: DMA ownership, attach,
- * replace and detach of a device's RID, with the driver deciding what fits. Vendor drivers plug in
- * through {@link IommuDriver}; iommufd never talks to a vendor directly.
+ * The kernel's iommu core (drivers/iommu/iommu.c) as iommufd uses it, over one machine: the
+ * platform's IOMMU units each with its driver, the PCI devices behind them, DMA ownership, attach,
+ * replace and detach of a device's RID or one of its PASIDs, with the driver deciding what fits,
+ * and device DMA through the model. Vendor drivers plug in through {@link IommuDriver}; iommufd
+ * never talks to a vendor directly. The selftest's mock IOMMU is always present (its MOCK_DOMAIN
+ * ops create devices on it) and is the driver of every "mock" unit, as one set of iommu_ops
+ * serves every instance of a driver in the kernel.
+ *
+ * <p>Locking: the machine is built once and then read only; ownership and attachments change
+ * under the iommufd context lock of the device's owner; the fault-name table under its own lock.
  */
 public final class IommuCore {
+    private final Platform platform;
     private final PhysicalMemory physical;
+    private final StaleTranslationAuditor auditor;
     private final MockIommuDriver mock;
+    private final Map<String, IommuDriver> unitDrivers = new LinkedHashMap<>();
+    private final Map<String, IommuDevice> devices = new LinkedHashMap<>();
+    private final List<String> faultNames = new ArrayList<>();
 
-    private IommuCore(PhysicalMemory physical) {
+    private IommuCore(Platform platform, PhysicalMemory physical) {
+        this.platform = platform;
         this.physical = physical;
+        this.auditor = new StaleTranslationAuditor(physical);
         this.mock = new MockIommuDriver();
+        for (IommuUnit unit : platform.iommus()) {
+            unitDrivers.put(unit.name(), driverFor(unit));
+        }
+        for (PciDevice pci : platform.devices()) {
+            IommuUnit unit = platform.iommu(pci.iommu());
+            if (unit == null) {
+                throw new IllegalArgumentException("device " + pci.name() + " is behind unknown IOMMU " + pci.iommu());
+            }
+            IommuDriver driver = unitDrivers.get(unit.name());
+            IommuDevice dev = switch (driver) {
+                case IommuHardware hw -> hw.addDevice(pci);
+                case MockIommuDriver m -> m.platformDevice(pci, unit);
+                default -> throw new IllegalStateException("driver " + driver.name() + " cannot add devices");
+            };
+            int pasidBits = Math.min(pci.pasidBits(), unit.pasidBits());
+            if (dev.maxPasids() == 0 && pasidBits > 0) {
+                // Both the function's PASID capability and the unit bound it, unless the model said more.
+                dev.setMaxPasids(1 << pasidBits);
+            }
+            devices.put(pci.name(), dev);
+        }
     }
 
-    /** An iommu core whose only driver is the selftest's mock IOMMU. */
+    /**
+     * The one place a unit's model picks its driver. Vendor models take
+     * {@code (IommuUnit, PhysicalMemory, StaleTranslationAuditor)}.
+     */
+    private IommuDriver driverFor(IommuUnit unit) {
+        return switch (unit.model()) {
+            case "mock" -> mock;
+            case "vtd" -> new VtdIommu(unit, physical, auditor);
+            case "smmuv3" -> new ArmSmmuV3(unit, physical, auditor);
+            case "amd" -> new AmdIommu(unit, physical, auditor);
+            default -> throw new IllegalArgumentException("IOMMU " + unit.name() + ": model \"" + unit.model()
+                    + "\" is not available (known: " + String.join(", ", AVAILABLE_MODELS) + ")");
+        };
+    }
+
+    /** The models {@link #driverFor} builds. */
+    public static final List<String> AVAILABLE_MODELS = List.of("mock", "vtd", "smmuv3", "amd");
+
+    /** A machine of the given platform over its physical memory. */
+    public static IommuCore forPlatform(Platform platform, PhysicalMemory physical) {
+        return new IommuCore(platform, physical);
+    }
+
+    /** An iommu core whose only driver is the selftest's mock IOMMU, with no platform devices. */
     public static IommuCore withMockIommu(PhysicalMemory physical) {
-        return new IommuCore(physical);
+        return new IommuCore(Platform.SELFTEST, physical);
+    }
+
+    public Platform platform() {
+        return platform;
     }
 
     public PhysicalMemory physical() {
         return physical;
     }
 
+    /** The machine's stale-translation auditor (off until enabled). */
+    public StaleTranslationAuditor auditor() {
+        return auditor;
+    }
+
     /** The selftest's mock IOMMU driver (it creates the mock devices). */
     public MockIommuDriver mock() {
         return mock;
+    }
+
+    /** The driver of a platform unit, or null. */
+    public IommuDriver unitDriver(String unitName) {
+        return unitDrivers.get(unitName);
+    }
+
+    /** A platform device by name, or null. */
+    public IommuDevice device(String name) {
+        return devices.get(name);
+    }
+
+    /** The platform devices in the platform's order. */
+    public List<IommuDevice> devices() {
+        return List.copyOf(devices.values());
     }
 
     /** iommu_device_claim_dma_owner: a device serves one user-space owner at a time. */
@@ -41,9 +134,13 @@ public final class IommuCore {
         dev.setOwned(true);
     }
 
+    /** iommu_device_release_dma_owner: every PASID and the RID go back to blocking. */
     public void releaseDmaOwner(IommuDevice dev) {
+        for (int pasid : dev.attachedPasids()) {
+            detachDevicePasid(dev, pasid);
+        }
         dev.setOwned(false);
-        dev.setDomain(dev.driver().blockedDomain());
+        detachDevice(dev);
     }
 
     /** Attach (or replace) the RID to a domain; on refusal the old domain stays. */
@@ -53,6 +150,55 @@ public final class IommuCore {
         }
         dev.driver().attachDev(domain, dev);
         dev.setDomain(domain);
+    }
+
+    /** Back to the blocking domain. */
+    public void detachDevice(IommuDevice dev) {
+        // The driver must hear of it: hardware models keep translating through their tables otherwise.
+        dev.driver().attachDev(dev.driver().blockedDomain(), dev);
+        dev.setDomain(dev.driver().blockedDomain());
+    }
+
+    /**
+     * iommu_attach_device_pasid / iommu_replace_device_pasid: EINVAL for PASID 0 (the RID), a PASID
+     * the device cannot issue or a domain of another IOMMU, EOPNOTSUPP for a device without a PASID
+     * capability, EBUSY when attaching a PASID that has a domain (replace
+     * needs one), and the driver's refusal otherwise; on refusal the old domain stays.
+     */
+    public void attachDevicePasid(IommuDevice dev, int pasid, IommuDomain domain, boolean replace) {
+        if (domain.driver() != dev.driver() || pasid == 0) {
+            throw new IommufdException(Errno.EINVAL, pasid == 0 ? "PASID 0 is the RID" : "domain of another IOMMU");
+        }
+        if (dev.maxPasids() == 0) {
+            throw new IommufdException(Errno.EOPNOTSUPP, dev + " has no PASID capability");
+        }
+        if (pasid < 0 || pasid >= dev.maxPasids()) {
+            throw new IommufdException(Errno.EINVAL, dev + " cannot issue PASID " + Integer.toUnsignedString(pasid));
+        }
+        if (domain.type() == IommuDomain.Type.BLOCKED) {
+            throw new IommufdException(Errno.EINVAL, "a PASID is detached, not attached to a blocking domain");
+        }
+        IommuDomain old = dev.pasidDomain(pasid);
+        if (old != null && !replace) {
+            throw new IommufdException(Errno.EBUSY, dev + " PASID " + pasid + " is attached");
+        }
+        if (old == null && replace) {
+            throw new IommufdException(Errno.EINVAL, dev + " PASID " + pasid + " is not attached");
+        }
+        if (old == domain) {
+            return;
+        }
+        dev.driver().setDevPasid(domain, dev, pasid, old);
+        dev.setPasidDomain(pasid, domain);
+    }
+
+    /** iommu_detach_device_pasid: the PASID stops translating. */
+    public void detachDevicePasid(IommuDevice dev, int pasid) {
+        IommuDomain old = dev.pasidDomain(pasid);
+        if (old != null) {
+            dev.driver().removeDevPasid(dev, pasid, old);
+            dev.setPasidDomain(pasid, null);
+        }
     }
 
     /**
@@ -71,7 +217,9 @@ public final class IommuCore {
                 return new DmaResult(done, new DmaResult.Fault(addr, pasid, write, t.faultCode, t.faultName,
                         t.faultLevel, t.faultStage2));
             }
-            long inPage = PhysicalMemory.PAGE_SIZE - (t.physAddr & (PhysicalMemory.PAGE_SIZE - 1));
+            // Up to the end of the translated page (I/O pages may be smaller than a frame).
+            long page = t.pageSize > 0 ? t.pageSize : PhysicalMemory.PAGE_SIZE;
+            long inPage = page - (addr & (page - 1));
             int n = (int) Math.min(length - done, inPage);
             if (write) {
                 physical.write(t.physAddr, buffer, offset + (int) done, n);
@@ -83,8 +231,21 @@ public final class IommuCore {
         return new DmaResult(done, null);
     }
 
-    /** Back to the blocking domain. */
-    public void detachDevice(IommuDevice dev) {
-        dev.setDomain(dev.driver().blockedDomain());
+    /** A small number standing for a fault name in the uAPI (1, 2, ...; 0 is "no fault"). */
+    public synchronized int faultNameIndex(String name) {
+        if (name == null) {
+            return 0;
+        }
+        int i = faultNames.indexOf(name);
+        if (i < 0) {
+            faultNames.add(name);
+            i = faultNames.size() - 1;
+        }
+        return i + 1;
+    }
+
+    /** The fault name behind an index from {@link #faultNameIndex}, or null. */
+    public synchronized String faultName(int index) {
+        return index >= 1 && index <= faultNames.size() ? faultNames.get(index - 1) : null;
     }
 }

@@ -24,6 +24,28 @@ public interface IommuDriver {
     /** attach_dev: may refuse with EINVAL when domain and device do not fit. */
     void attachDev(IommuDomain domain, IommuDevice dev);
 
+    /**
+     * set_dev_pasid: attaches one PASID of the device to a domain; the RID's translation and other
+     * PASIDs stay as they are. Drivers without PASID support refuse with EOPNOTSUPP.
+     */
+    default void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no PASID attach");
+    }
+
+    /** remove_dev_pasid: the PASID goes back to blocking. */
+    default void removeDevPasid(IommuDevice dev, int pasid) {
+    }
+
+    /**
+     * Attaches the RID with the domain owning every PASID of the device (a guest-owned PASID / CD /
+     * GCR3 table behind a nested domain). Units whose nesting cannot express that refuse with
+     * EOPNOTSUPP.
+     */
+    default void attachDevAllPasids(IommuDomain domain, IommuDevice dev) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP,
+                name() + " cannot give a domain all PASIDs");
+    }
+
     /** hw_info: vendor registers for IOMMU_GET_HW_INFO. */
     HwInfo hwInfo(IommuDevice dev);
 
@@ -33,12 +55,54 @@ public interface IommuDriver {
     }
 
     /**
+     * set_dev_pasid: points one PASID of the device at {@code domain}, replacing {@code old} (null
+     * when the PASID had nothing). Refusals leave the old translation in place. Drivers without
+     * PASID support refuse with EOPNOTSUPP, as the kernel does when ops lack set_dev_pasid. By
+     * default this goes to the three-argument hooks: a replace removes the old domain and, if the
+     * new one is refused, puts the old one back.
+     */
+    default void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid, IommuDomain old) {
+        if (old == null) {
+            setDevPasid(domain, dev, pasid);
+            return;
+        }
+        removeDevPasid(dev, pasid);
+        try {
+            setDevPasid(domain, dev, pasid);
+        } catch (RuntimeException e) {
+            setDevPasid(old, dev, pasid);
+            throw e;
+        }
+    }
+
+    /** The blocking domain's set_dev_pasid: the PASID stops translating (it was attached to {@code domain}). */
+    default void removeDevPasid(IommuDevice dev, int pasid, IommuDomain domain) {
+        removeDevPasid(dev, pasid);
+    }
+
+    /**
      * Translates one device access through the IOMMU as hardware does (caches, table walks,
      * nesting), filling {@code out}; a fault is a result, not an exception. Drivers without a
      * hardware model refuse with EOPNOTSUPP.
      */
     default void translate(IommuDevice dev, int pasid, long iova, int access, Translation out) {
         throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no DMA model");
+    }
+
+    /**
+     * get_viommu_size != 0: whether {@code dev}'s IOMMU can host a vIOMMU of {@code type}
+     * (IOMMU_VIOMMU_ALLOC answers EOPNOTSUPP otherwise, before looking at the parent).
+     */
+    default boolean viommuSupported(IommuDevice dev, int type) {
+        return false;
+    }
+
+    /**
+     * viommu_init: a vIOMMU of {@code type} over the nesting parent {@code parent}, seeing its
+     * vDEVICEs through {@code vdevs}; {@code data} is the optional driver data (null if none).
+     */
+    default ViommuOps viommuInit(IommuDevice dev, int type, IommuDomain parent, UserData data, VirtualDevices vdevs) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no vIOMMU");
     }
 
     /** Vendor registers for IOMMU_GET_HW_INFO: the type tag and the struct bytes. */

@@ -23,7 +23,9 @@ import java.util.Map;
 public final class StaleTranslationAuditor implements PhysicalMemory.WriteObserver {
     private final PhysicalMemory memory;
     private volatile boolean enabled;
-    private String step = "start";
+    private String step;
+    private String operation;
+    private long operations;
     private final Map<Long, String> lastWriter = new HashMap<>();
     private final List<StaleTranslation> reports = new ArrayList<>();
 
@@ -40,13 +42,25 @@ public final class StaleTranslationAuditor implements PhysicalMemory.WriteObserv
         memory.setWriteObserver(on ? this : null);
     }
 
-    /** Names the step now running (e.g. "step 12: memory write" or "ioctl IOMMU_HWPT_INVALIDATE"). */
+    /**
+     * Names the step now running (e.g. "line 12: write"), as a scenario replayer or a test does;
+     * while one is set it is what reports name. Null hands naming back to {@link #setOperation}.
+     */
     public synchronized void setStep(String label) {
         step = label;
     }
 
+    /**
+     * Names the operation now running when no step is set: the dispatcher calls this per ioctl
+     * with its name; operations are numbered so that reports tell repeated ioctls apart.
+     */
+    public synchronized void setOperation(String name) {
+        operations++;
+        operation = "#" + operations + " " + name;
+    }
+
     public synchronized String currentStep() {
-        return step;
+        return step != null ? step : operation != null ? operation : "start";
     }
 
     synchronized void watch(long pa) {
@@ -79,7 +93,7 @@ public final class StaleTranslationAuditor implements PhysicalMemory.WriteObserv
                 synchronized (this) {
                     String changed = lastWriter.get(fill.address[i] & ~7L);
                     reports.add(new StaleTranslation(vendor, cache, entry, fill.address[i], fill.value[i], now,
-                            fill.filledAt, changed == null ? "outside uiommu" : changed, step));
+                            fill.filledAt, changed == null ? "outside uiommu" : changed, currentStep()));
                 }
                 return true;
             }

@@ -40,6 +40,32 @@ public final class UserDataArray {
         handled = n;
     }
 
+    /** Bytes of one entry as the user declared it. */
+    public int entryLength() {
+        return entryLength;
+    }
+
+    /**
+     * Entry {@code index} with copy_struct_from_user's rules, as iommu_copy_struct_from_full_user_array
+     * applies them: a shorter entry is zero-filled, a longer one must be zero past {@code kernelSize}
+     * (E2BIG), EFAULT for a bad pointer.
+     */
+    public byte[] copyEntryExtensible(int index, int kernelSize) {
+        byte[] out = new byte[kernelSize];
+        long at = uptr + (long) index * entryLength;
+        memory.read(at, out, 0, Math.min(entryLength, kernelSize));
+        if (entryLength > kernelSize) {
+            byte[] tail = new byte[entryLength - kernelSize];
+            memory.read(at + kernelSize, tail, 0, tail.length);
+            for (byte b : tail) {
+                if (b != 0) {
+                    throw new IommufdException(Errno.E2BIG, "non-zero bytes past the entry");
+                }
+            }
+        }
+        return out;
+    }
+
     /** Entry {@code index} copied with the kernel's rules (iommu_copy_struct_from_user_array). */
     public byte[] copyEntry(int expectedType, int index, int minSize, int kernelSize) {
         if (type != expectedType) {

@@ -1,12 +1,19 @@
 package io.uiommu.iommufd;
 
+import io.uiommu.iommu.DmaResult;
 import io.uiommu.iommu.IommuDevice;
 import io.uiommu.iommu.IommuDriver;
+import io.uiommu.iommu.Translation;
+
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A device bound to a context (struct iommufd_device). Binding claims DMA ownership and holds an
  * extra reference, so only the binding driver's unbind removes it (DESTROY is EBUSY). Attaching
- * its RID to an IOAS finds or creates an auto domain; attaching to a HWPT uses that table.
+ * its RID or one of its PASIDs to an IOAS finds or creates an auto domain; attaching to a HWPT uses
+ * that table. A platform device bound without a VFIO device file ({@link #bindPlatform}) is
+ * released as VFIO's release would: by DESTROY of its ID or by close of the iommufd.
  *
  * <p>Locking: guarded by the owning context's lock.
  */
@@ -14,6 +21,12 @@ public final class Device extends IommufdObject {
     private final IommufdContext ctx;
     private final IommuDevice dev;
     private HwPagetable hwpt;
+    /** HWPTs of attached PASIDs (each holds a reference on the HWPT and one on this device). */
+    private final Map<Integer, HwPagetable> pasidHwpts = new TreeMap<>();
+    /** The device's vDEVICE, if one was allocated (iommufd_device.vdev). */
+    Vdevice vdev;
+    /** Bound by {@link #bindPlatform}: DESTROY and close release it. */
+    private boolean platformBound;
 
     private Device(IommufdContext ctx, IommuDevice dev) {
         super(ObjectType.DEVICE);
@@ -37,13 +50,56 @@ public final class Device extends IommufdObject {
         }
     }
 
+    /**
+     * Binds a device of the machine's platform by name, as opening its VFIO device file and
+     * VFIO_DEVICE_BIND_IOMMUFD would: ENODEV for a name the platform does not have, EBUSY when
+     * another user (or this one) owns it already.
+     */
+    public static Device bindPlatform(IommufdContext ctx, String name) {
+        IommuDevice dev = ctx.iommu().device(name);
+        if (dev == null) {
+            throw new IommufdException(Errno.ENODEV, "no platform device " + name);
+        }
+        Device d = bind(ctx, dev);
+        d.platformBound = true;
+        return d;
+    }
+
+    /** Whether the device was bound by {@link #bindPlatform} (no VFIO file holds it). */
+    public boolean platformBound() {
+        return platformBound;
+    }
+
     /** iommufd_device_unbind: detaches if needed and removes the object. */
     public void unbind() {
+        destroyVdevice();
+        for (int pasid : pasidHwpts.keySet().stream().mapToInt(Integer::intValue).toArray()) {
+            detachPasid(pasid);
+        }
         if (hwpt != null) {
             detach();
         }
         put();
         ctx.objects().remove(this);
+    }
+
+    /** PASIDs with an attached HWPT, ascending. */
+    public int[] attachedPasids() {
+        return pasidHwpts.keySet().stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The HWPT a PASID is attached to, or null. */
+    public HwPagetable pasidHwpt(int pasid) {
+        return pasidHwpts.get(pasid);
+    }
+
+    /**
+     * A DMA of the device through its IOMMU (uiommu's device side; no kernel call does this):
+     * {@code length} bytes at {@code iova}, with {@code pasid} or {@link Translation#NO_PASID}.
+     * A translation fault is a result; EOPNOTSUPP when the driver has no DMA model.
+     */
+    public DmaResult dma(int pasid, long iova, byte[] buffer, int offset, int length, boolean write) {
+        return ctx.iommu().dma(dev, pasid, iova, buffer, offset, length, write);
     }
 
     public IommuDevice iommuDevice() {
@@ -59,12 +115,129 @@ public final class Device extends IommufdObject {
         return hwpt;
     }
 
+    /** iommufd_device_pre_destroy: a vDEVICE left behind is destroyed and its ID left as a tombstone. */
+    private void destroyVdevice() {
+        if (vdev != null) {
+            ctx.objects().tombstone(vdev);
+            vdev = null;
+        }
+    }
+
+    /** The device's vDEVICE, or null. */
+    public Vdevice vdevice() {
+        return vdev;
+    }
+
     @Override
     protected void destroy() {
+        destroyVdevice();
+        for (int pasid : attachedPasids()) {
+            HwPagetable h = pasidHwpts.remove(pasid);
+            ctx.iommu().detachDevicePasid(dev, pasid);
+            putHwpt(h);
+        }
         if (hwpt != null) {
             detachInternal();
         }
         ctx.iommu().releaseDmaOwner(dev);
+    }
+
+    // ---- PASID attach (iommufd_device_attach/replace/detach with a PASID, Linux 6.15) ----
+
+    /** Attaches a PASID to an IOAS (auto domain) or HWPT; returns the HWPT ID now used. */
+    public int attachPasid(int pasid, int ptId) {
+        int id = changePasidPt(pasid, ptId, false);
+        get();
+        return id;
+    }
+
+    /** Switches an attached PASID to another IOAS or HWPT; returns the HWPT ID now used. */
+    public int replacePasid(int pasid, int ptId) {
+        return changePasidPt(pasid, ptId, true);
+    }
+
+    /** Detaches a PASID; nothing attached is not an error (VFIO's detach returns quietly). */
+    public void detachPasid(int pasid) {
+        HwPagetable old = pasidHwpts.remove(pasid);
+        if (old == null) {
+            return;
+        }
+        ctx.iommu().detachDevicePasid(dev, pasid);
+        if (old.fault != null) {
+            old.fault.autoRespond(this);
+        }
+        putHwpt(old);
+        put();
+    }
+
+    private int changePasidPt(int pasid, int ptId, boolean replace) {
+        IommufdObject pt = ctx.objects().find(ptId);
+        if (pt == null) {
+            throw new IommufdException(Errno.ENOENT, "no object " + ptId);
+        }
+        HwPagetable old = pasidHwpts.get(pasid);
+        if (replace ? old == null : old != null) {
+            throw new IommufdException(replace ? Errno.EINVAL : Errno.EBUSY,
+                    "PASID " + pasid + (replace ? " is not attached" : " is attached"));
+        }
+        return switch (pt) {
+            case HwPagetable h -> {
+                setPasidHwpt(pasid, h, old);
+                yield h.id();
+            }
+            case Ioas ioas -> autoGetPasidDomain(pasid, ioas, old);
+            default -> throw new IommufdException(Errno.EINVAL, "object " + ptId + " is not an IOAS or HWPT");
+        };
+    }
+
+    private void setPasidHwpt(int pasid, HwPagetable target, HwPagetable old) {
+        if (target == old) {
+            return;
+        }
+        ctx.iommu().attachDevicePasid(dev, pasid, target.domain(), old != null);
+        pasidHwpts.put(pasid, target);
+        target.get();
+        if (old != null) {
+            if (old.fault != null) {
+                old.fault.autoRespond(this);
+            }
+            putHwpt(old);
+        }
+    }
+
+    /** An auto domain of the IOAS that takes the PASID, or a new one. */
+    private int autoGetPasidDomain(int pasid, Ioas ioas, HwPagetable old) {
+        for (HwptPaging p : ioas.hwpts()) {
+            if (!p.autoDomain()) {
+                continue;
+            }
+            try {
+                setPasidHwpt(pasid, p, old);
+                return p.id();
+            } catch (IommufdException e) {
+                if (e.errno() != Errno.EINVAL) {
+                    throw e;
+                }
+            }
+        }
+        ObjectTable table = ctx.objects();
+        int id = table.reserve();
+        HwptPaging p;
+        try {
+            p = HwptPaging.allocate(ctx, ioas, this, 0, null, false, true);
+        } catch (RuntimeException e) {
+            table.abort(id);
+            throw e;
+        }
+        try {
+            setPasidHwpt(pasid, p, old);
+        } catch (RuntimeException e) {
+            table.abort(id);
+            p.destroy();
+            throw e;
+        }
+        table.finalize(id, p);
+        return id;
     }
 
     // ---- attach ----

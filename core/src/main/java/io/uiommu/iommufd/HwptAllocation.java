@@ -5,8 +5,8 @@ import io.uiommu.iommu.UserData;
 import java.util.function.IntConsumer;
 
 /**
- * IOMMU_HWPT_ALLOC (iommufd_hwpt_alloc): a paging HWPT over an IOAS, or a nested HWPT over a
- * NEST_PARENT paging HWPT, optionally bound to a fault queue. The ID is reserved first, the
+ * IOMMU_HWPT_ALLOC (iommufd_hwpt_alloc): a paging HWPT over an IOAS, a nested HWPT over a
+ * NEST_PARENT paging HWPT or on a vIOMMU, optionally bound to a fault queue. The ID is reserved first, the
  * answer is written before the object becomes visible, and any failure unwinds everything.
  */
 public final class HwptAllocation {
@@ -41,8 +41,19 @@ public final class HwptAllocation {
                 table.abort(id);
                 throw e;
             }
+        } else if (pt instanceof Viommu viommu) {
+            if (viommu.driver() != idev.iommuDevice().driver()) {
+                throw new IommufdException(Errno.EINVAL, "device is behind another IOMMU than the vIOMMU");
+            }
+            id = table.reserve();
+            try {
+                hwpt = HwptNested.allocate(viommu, flags, data);
+            } catch (RuntimeException e) {
+                table.abort(id);
+                throw e;
+            }
         } else {
-            throw new IommufdException(Errno.EINVAL, "pt_id is not an IOAS or paging HWPT");
+            throw new IommufdException(Errno.EINVAL, "pt_id is not an IOAS, paging HWPT or vIOMMU");
         }
         try {
             if (faultIdValid) {

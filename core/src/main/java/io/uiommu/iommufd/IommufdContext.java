@@ -64,6 +64,12 @@ public final class IommufdContext {
     public synchronized void putFile() {
         if (--fileRefs == 0) {
             vfioIoas = null;
+            // Devices bound without a VFIO file are released first, as closing their VFIO files would.
+            for (IommufdObject o : objects.objects()) {
+                if (o instanceof Device d && d.platformBound()) {
+                    d.unbind();
+                }
+            }
             objects.destroyAll();
         }
     }

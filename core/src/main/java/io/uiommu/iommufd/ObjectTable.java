@@ -12,6 +12,8 @@ import java.util.TreeMap;
  */
 public final class ObjectTable {
     private static final Object RESERVED = new Object();
+    /** An ID whose object the kernel destroyed on its own and never frees before close (Linux 6.18 vDEVICE). */
+    private static final Object TOMBSTONE = new Object();
 
     private final TreeMap<Integer, Object> slots = new TreeMap<>();
 
@@ -91,6 +93,17 @@ public final class ObjectTable {
         }
     }
 
+    /**
+     * Destroys an object and keeps its ID taken until the context closes: DESTROY and lookups see
+     * ENOENT, and the ID is never handed out again (REMOVE_OBJ_TOMBSTONE).
+     */
+    public void tombstone(IommufdObject o) {
+        if (slots.get(o.id()) == o) {
+            slots.put(o.id(), TOMBSTONE);
+            o.destroy();
+        }
+    }
+
     /** Published objects, in ID order. */
     public List<IommufdObject> objects() {
         List<IommufdObject> out = new ArrayList<>();
@@ -121,7 +134,7 @@ public final class ObjectTable {
                 }
             }
             if (!progress) {
-                slots.values().removeIf(v -> v == RESERVED);
+                slots.values().removeIf(v -> v == RESERVED || v == TOMBSTONE);
                 List<IommufdObject> left = objects();
                 if (left.isEmpty()) {
                     return;

@@ -11,7 +11,8 @@ import java.util.Arrays;
  * {@link #internalize internalizes} them.
  *
  * <p>Locking: reference and pin counts change under this object's monitor; frame bytes are read
- * and written without locks, as real memory is.
+ * and written without locks, as real memory is, except that aligned 64-bit stores and
+ * compare-and-set take the frame's monitor so that they are atomic with respect to each other.
  */
 public final class PhysicalMemory {
     public static final int PAGE_SHIFT = 12;
@@ -56,8 +57,10 @@ public final class PhysicalMemory {
         }
     }
 
-    // Open-addressed table of chunks keyed by pfn >>> CHUNK_SHIFT; the last chunk is cached.
-    private Chunk[] table = new Chunk[64];
+    // Open-addressed table of chunks keyed by pfn >>> CHUNK_SHIFT; the last chunk is cached. The
+    // table is copied on insert (rare: once per 64 MiB touched) so lookups need no lock: a nested
+    // walk alternates between guest RAM and table memory, a new chunk on every other read.
+    private volatile Chunk[] table = new Chunk[64];
     private int chunkCount;
     private volatile Chunk lastChunk;
 
@@ -74,10 +77,13 @@ public final class PhysicalMemory {
         if (c != null && c.index == index) {
             return c;
         }
-        synchronized (this) {
-            c = find(index);
-            if (c == null && create) {
-                c = insert(index);
+        c = find(table, index);
+        if (c == null && create) {
+            synchronized (this) {
+                c = find(table, index);
+                if (c == null) {
+                    c = insert(index);
+                }
             }
         }
         if (c != null) {
@@ -86,8 +92,7 @@ public final class PhysicalMemory {
         return c;
     }
 
-    private Chunk find(long index) {
-        Chunk[] t = table;
+    private static Chunk find(Chunk[] t, long index) {
         int mask = t.length - 1;
         for (int i = (int) mix(index) & mask; ; i = (i + 1) & mask) {
             Chunk c = t[i];
@@ -98,28 +103,27 @@ public final class PhysicalMemory {
     }
 
     private Chunk insert(long index) {
-        if ((chunkCount + 1) * 2 > table.length) {
-            Chunk[] old = table;
-            table = new Chunk[old.length * 2];
-            for (Chunk c : old) {
-                if (c != null) {
-                    place(c);
-                }
+        Chunk[] old = table;
+        Chunk[] t = new Chunk[(chunkCount + 1) * 2 > old.length ? old.length * 2 : old.length];
+        for (Chunk c : old) {
+            if (c != null) {
+                place(t, c);
             }
         }
         Chunk c = new Chunk(index);
-        place(c);
+        place(t, c);
         chunkCount++;
+        table = t;
         return c;
     }
 
-    private void place(Chunk c) {
-        int mask = table.length - 1;
+    private static void place(Chunk[] t, Chunk c) {
+        int mask = t.length - 1;
         int i = (int) mix(c.index) & mask;
-        while (table[i] != null) {
+        while (t[i] != null) {
             i = (i + 1) & mask;
         }
-        table[i] = c;
+        t[i] = c;
     }
 
     private static long mix(long x) {
@@ -144,6 +148,38 @@ public final class PhysicalMemory {
         c.external[i] = null;
         framesInUse++;
         return pfn;
+    }
+
+    /**
+     * {@code frames} (a power of two) physically contiguous zeroed frames aligned to their total
+     * size, each with one reference: tables bigger than a page (Arm 16K/64K granules, concatenated
+     * stage-2 roots) need them. Returns the first pfn; frames are freed one by one with {@link #put}.
+     */
+    public synchronized long allocateContiguous(int frames) {
+        if (frames <= 0 || (frames & (frames - 1)) != 0) {
+            throw new IllegalArgumentException("frame count must be a power of two: " + frames);
+        }
+        if (frames == 1) {
+            return allocateFrame();
+        }
+        long first = (nextFreshPfn + frames - 1) & -(long) frames;
+        for (long pfn = nextFreshPfn; pfn < first; pfn++) {
+            if (freeCount == freePfns.length) {
+                freePfns = Arrays.copyOf(freePfns, freeCount * 2);
+            }
+            freePfns[freeCount++] = pfn;
+        }
+        nextFreshPfn = first + frames;
+        for (long pfn = first; pfn < first + frames; pfn++) {
+            Chunk c = chunk(pfn, true);
+            int i = (int) (pfn & CHUNK_MASK);
+            c.refs[i] = 1;
+            c.pins[i] = 0;
+            c.data[i] = null;
+            c.external[i] = null;
+        }
+        framesInUse += frames;
+        return first;
     }
 
     /** Like {@link #allocateFrame()}, for a frame whose bytes live in {@code bytes} until internalized. */
@@ -357,7 +393,10 @@ public final class PhysicalMemory {
                 if (observer != null) {
                     observer.written(pa, 8);
                 }
-                LE_LONG.set(d, (int) (pa & (PAGE_SIZE - 1)), value);
+                // Same monitor as compareAndSetLong: a hardware A/D update must not undo this store.
+                synchronized (d) {
+                    LE_LONG.set(d, (int) (pa & (PAGE_SIZE - 1)), value);
+                }
                 return;
             }
         }
@@ -389,7 +428,16 @@ public final class PhysicalMemory {
             x.write((int) (pa & (PAGE_SIZE - 1)), b, 0, 8);
             return true;
         }
-        return LE_LONG.compareAndSet(d, (int) (pa & (PAGE_SIZE - 1)), expected, value);
+        // Byte-array views support no atomic access modes (heap byte[] is not 8-aligned), so the
+        // compare and the store happen under the frame's monitor, which aligned writeLong takes too.
+        int at = (int) (pa & (PAGE_SIZE - 1));
+        synchronized (d) {
+            if ((long) LE_LONG.get(d, at) != expected) {
+                return false;
+            }
+            LE_LONG.set(d, at, value);
+            return true;
+        }
     }
 
     private static final java.lang.invoke.VarHandle LE_LONG =

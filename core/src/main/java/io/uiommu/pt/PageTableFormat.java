@@ -15,6 +15,11 @@ public interface PageTableFormat {
     int WRITE = 2;
     /** Instruction fetch / execute permission where the format has one. */
     int EXEC = 4;
+    /**
+     * Modifier on a walk's access: the request is privileged (supervisor; PCIe PASID "privileged
+     * mode requested"). Without it a request is user-mode, which x86 U/S and Arm AP[1] check.
+     */
+    int PRIV = 8;
 
     /** Human name, e.g. "x86-64 4-level", "VMSAv8-64 stage 2 4K, start level 0". */
     String name();
@@ -29,15 +34,23 @@ public interface PageTableFormat {
     long allocateRoot(TableMemory tables, TableAllocator allocator);
 
     /**
-     * Maps one leaf of {@code pageSize} at {@code iova} to {@code outputAddress} with {@code perm};
-     * EEXIST-style refusal (IllegalStateException) if something is mapped there already.
+     * Maps one leaf of {@code pageSize} at {@code iova} to {@code outputAddress} with {@code perm}
+     * ({@link #READ}/{@link #WRITE}/{@link #EXEC}); EEXIST-style refusal (IllegalStateException) if
+     * something is mapped there already (an empty table left by earlier unmaps is replaced).
+     * A size not in {@link #pageSizeBitmap()}, misaligned addresses, an IOVA outside the table or an
+     * output address beyond the format's width throw IllegalArgumentException: the iommu core
+     * checks those first. Table pages it needed stay allocated if it fails (as in Linux).
      */
     void map(long root, long iova, long outputAddress, long pageSize, int perm, TableMemory tables,
             TableAllocator allocator);
 
     /**
-     * Unmaps the leaf at {@code iova} if it has exactly {@code pageSize}; returns the bytes
-     * unmapped (0 if nothing or a leaf of another size is there). Empty tables may be freed.
+     * Unmaps [iova, iova + pageSize) as Linux's unmap_pages does for one page: the leaf there, or
+     * every leaf below a table covering exactly that range (the table is freed); a bigger leaf that
+     * starts at {@code iova} goes whole. Returns the bytes unmapped: {@code pageSize} (or the
+     * bigger leaf's size), or 0 if nothing was mapped there or a leaf straddles the range (no
+     * block splitting; state unchanged). Tables that become empty by unmapping single leaves are
+     * kept until {@link #free} (or a map of a larger leaf over them).
      */
     long unmap(long root, long iova, long pageSize, TableMemory tables, TableAllocator allocator);
 

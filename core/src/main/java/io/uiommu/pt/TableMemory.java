@@ -12,9 +12,19 @@ public interface TableMemory {
     /**
      * The physical address of a descriptor at table address {@code addr}, or {@link #FAULT} when a
      * nested stage 2 refuses it (the walk then reports a stage-2 fault on a table access).
-     * For plain physical tables this is the identity.
+     * For plain physical tables this is the identity. {@code walk} is null for software accesses
+     * (map, unmap, dirty harvesting), which are not counted.
      */
     long tableAddress(long addr, Walk walk);
+
+    /**
+     * The physical address for a hardware access/dirty update of the descriptor at {@code addr}:
+     * nested, the stage-2 mapping of that table must allow the write (and its own dirty state is
+     * updated). Default: {@link #tableAddress}.
+     */
+    default long tableAddressForUpdate(long addr, Walk walk) {
+        return tableAddress(addr, walk);
+    }
 
     /** Reads a little-endian 64-bit descriptor at a physical address. */
     long readLong(long pa);

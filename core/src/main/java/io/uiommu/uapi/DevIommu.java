@@ -3,6 +3,7 @@ package io.uiommu.uapi;
 import io.uiommu.iommufd.IommufdContext;
 import io.uiommu.iommu.IommuCore;
 import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.platform.Platform;
 import io.uiommu.proc.UserProcess;
 
 /**
@@ -22,6 +23,23 @@ public final class DevIommu {
     public DevIommu(PhysicalMemory physical) {
         this.physical = physical;
         this.iommu = IommuCore.withMockIommu(physical);
+    }
+
+    /**
+     * A machine built from a platform: its IOMMU units and devices over fresh physical memory (the
+     * mock IOMMU of the selftest is there too). An unavailable model is an IllegalArgumentException.
+     */
+    public DevIommu(Platform platform) {
+        this(platform, new PhysicalMemory());
+    }
+
+    public DevIommu(Platform platform, PhysicalMemory physical) {
+        this.physical = physical;
+        this.iommu = IommuCore.forPlatform(platform, physical);
+    }
+
+    public Platform platform() {
+        return iommu.platform();
     }
 
     public PhysicalMemory physical() {

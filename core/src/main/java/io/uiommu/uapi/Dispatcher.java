@@ -1,5 +1,6 @@
 package io.uiommu.uapi;
 
+import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdContext;
 import io.uiommu.iommufd.IommufdException;
@@ -37,6 +38,10 @@ public final class Dispatcher {
                     return -Errno.ENOTTY.value();
                 }
                 synchronized (ctx) {
+                    StaleTranslationAuditor auditor = ctx.iommu().auditor();
+                    if (auditor.enabled()) {
+                        auditor.setOperation(op.label());
+                    }
                     return VfioCompat.ioctl(ctx, caller, op, arg);
                 }
             }
@@ -71,6 +76,10 @@ public final class Dispatcher {
             checkZeroTail(mem, arg + kernelSize, Integer.toUnsignedLong(size) - kernelSize);
         }
         Ucmd u = new Ucmd(ctx, caller, arg, size, cmd);
+        StaleTranslationAuditor auditor = ctx.iommu().auditor();
+        if (auditor.enabled()) {
+            auditor.setOperation(op.label());
+        }
         return switch (op) {
             case IOMMU_DESTROY -> ObjectIoctls.destroy(u);
             case IOMMU_IOAS_ALLOC -> IoasIoctls.alloc(u);
@@ -87,6 +96,8 @@ public final class Dispatcher {
             case IOMMU_HWPT_GET_DIRTY_BITMAP -> HwptIoctls.getDirtyBitmap(u);
             case IOMMU_HWPT_INVALIDATE -> HwptIoctls.invalidate(u);
             case IOMMU_FAULT_QUEUE_ALLOC -> ObjectIoctls.faultQueueAlloc(u);
+            case IOMMU_VIOMMU_ALLOC -> ViommuIoctls.viommuAlloc(u);
+            case IOMMU_VDEVICE_ALLOC -> ViommuIoctls.vdeviceAlloc(u);
             case IOMMU_TEST_CMD -> TestCmd.handle(u);
             default -> throw new IommufdException(Errno.ENOTTY, "not an iommufd command");
         };

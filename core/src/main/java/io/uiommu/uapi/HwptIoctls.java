@@ -9,6 +9,7 @@ import io.uiommu.iommufd.HwPagetable;
 import io.uiommu.iommufd.HwptNested;
 import io.uiommu.iommufd.HwptPaging;
 import io.uiommu.iommufd.IommufdException;
+import io.uiommu.iommufd.Viommu;
 import io.uiommu.mem.UserMemory;
 
 import static io.uiommu.uapi.IommufdStructs.IOMMU_HWPT_ALLOC;
@@ -121,13 +122,29 @@ final class HwptIoctls {
                     || Integer.compareUnsigned(entryNum, 1 << 19) > 0)) {
                 throw new IommufdException(Errno.EINVAL, "entry array");
             }
-            HwptNested hwpt = u.ctx.objects().get(u.u32(IOMMU_HWPT_INVALIDATE.offset("hwpt_id")), HwptNested.class);
+            int id = u.u32(IOMMU_HWPT_INVALIDATE.offset("hwpt_id"));
             UserDataArray array = new UserDataArray(u.u32(IOMMU_HWPT_INVALIDATE.offset("data_type")), u.memory(), ptr,
                     entryLen, entryNum);
-            try {
-                hwpt.domain().cacheInvalidator().invalidate(array);
-            } finally {
-                done = array.handled();
+            if (u.ctx.objects().find(id) instanceof Viommu viommu) {
+                // Linux 6.13: the vIOMMU's driver runs the VM's invalidation commands
+                if (viommu.ops() == null) {
+                    throw new IommufdException(Errno.EOPNOTSUPP, "vIOMMU has no cache invalidation");
+                }
+                try {
+                    viommu.ops().cacheInvalidate(array);
+                } finally {
+                    done = array.handled();
+                }
+            } else {
+                HwptNested hwpt = u.ctx.objects().get(id, HwptNested.class);
+                if (hwpt.domain().cacheInvalidator() == null) {
+                    throw new IommufdException(Errno.EOPNOTSUPP, "nested HWPT of a vIOMMU: invalidate the vIOMMU");
+                }
+                try {
+                    hwpt.domain().cacheInvalidator().invalidate(array);
+                } finally {
+                    done = array.handled();
+                }
             }
         } catch (IommufdException e) {
             failure = e;

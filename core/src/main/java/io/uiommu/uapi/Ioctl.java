@@ -22,6 +22,10 @@ public enum Ioctl {
     IOMMU_HWPT_GET_DIRTY_BITMAP(0x8c, IommufdStructs.IOMMU_HWPT_GET_DIRTY_BITMAP, "data"),
     IOMMU_HWPT_INVALIDATE(0x8d, IommufdStructs.IOMMU_HWPT_INVALIDATE, "__reserved"),
     IOMMU_FAULT_QUEUE_ALLOC(0x8e, IommufdStructs.IOMMU_FAULT_ALLOC, "out_fault_fd"),
+    /** Linux 6.13; the struct grew data_len/data_uptr in 6.15, out_viommu_id ends the first version. */
+    IOMMU_VIOMMU_ALLOC(0x90, IommufdStructs.IOMMU_VIOMMU_ALLOC, "out_viommu_id"),
+    /** Linux 6.13. */
+    IOMMU_VDEVICE_ALLOC(0x91, IommufdStructs.IOMMU_VDEVICE_ALLOC, "virt_id"),
     IOMMU_TEST_CMD(0xa0, TestStructs.IOMMU_TEST_CMD, "last"),
 
     VFIO_GET_API_VERSION(100, null, null),
@@ -36,11 +40,17 @@ public enum Ioctl {
     private final int nr;
     private final UapiStruct struct;
     private final int minSize;
+    private final String label = "ioctl " + name();
 
     Ioctl(int nr, UapiStruct struct, String lastMandatoryField) {
         this.nr = nr;
         this.struct = struct;
         this.minSize = struct == null ? 0 : struct.offsetOfEnd(lastMandatoryField);
+    }
+
+    /** "ioctl NAME", for reports that say which call did something. */
+    public String label() {
+        return label;
     }
 
     /** The request code a C program passes to ioctl(2). */

@@ -79,4 +79,24 @@ public final class IommufdStructs {
 
     public static final UapiStruct IOMMU_FAULT_ALLOC = struct("iommu_fault_alloc")
             .u32("size").u32("flags").u32("out_fault_id").u32("out_fault_fd").build();
+
+    /** Linux 6.13 (24 bytes); data_len, __reserved, data_uptr since 6.15. */
+    public static final UapiStruct IOMMU_VIOMMU_ALLOC = struct("iommu_viommu_alloc")
+            .u32("size").u32("flags").u32("type").u32("dev_id").u32("hwpt_id").u32("out_viommu_id")
+            .u32("data_len").u32("__reserved").u64("data_uptr").build();
+
+    /** Linux 6.13. */
+    public static final UapiStruct IOMMU_VDEVICE_ALLOC = struct("iommu_vdevice_alloc")
+            .u32("size").u32("viommu_id").u32("dev_id").u32("out_vdevice_id").u64("virt_id").build();
+
+    /** IOMMU_HWPT_DATA_ARM_SMMUV3 (Linux 6.13): the guest's STE dwords 0 and 1. */
+    public static final UapiStruct IOMMU_HWPT_ARM_SMMUV3 = struct("iommu_hwpt_arm_smmuv3").u64s("ste", 2).build();
+
+    /** IOMMU_HW_INFO_TYPE_ARM_SMMUV3 (Linux 6.13). */
+    public static final UapiStruct IOMMU_HW_INFO_ARM_SMMUV3 = struct("iommu_hw_info_arm_smmuv3")
+            .u32("flags").u32("__reserved").u32s("idr", 6).u32("iidr").u32("aidr").build();
+
+    /** IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 (Linux 6.13): one command-queue entry. */
+    public static final UapiStruct IOMMU_VIOMMU_ARM_SMMUV3_INVALIDATE =
+            struct("iommu_viommu_arm_smmuv3_invalidate").u64s("cmd", 2).build();
 }

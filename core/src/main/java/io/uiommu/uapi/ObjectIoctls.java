@@ -1,5 +1,6 @@
 package io.uiommu.uapi;
 
+import io.uiommu.iommufd.Device;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.Fault;
 import io.uiommu.iommufd.IommufdException;
@@ -19,9 +20,18 @@ final class ObjectIoctls {
     private static final int FAULT_OUT_ID = IOMMU_FAULT_ALLOC.offset("out_fault_id");
     private static final int FAULT_OUT_FD = IOMMU_FAULT_ALLOC.offset("out_fault_fd");
 
-    /** Any user-destroyable object; EBUSY while referenced, ENOENT when unknown. */
+    /**
+     * Any user-destroyable object; EBUSY while referenced, ENOENT when unknown. A platform device
+     * bound by uiommu's DEVICE_BIND has no VFIO file to close: DESTROY of its ID detaches and
+     * unbinds it, as VFIO's release does.
+     */
     static long destroy(Ucmd u) {
-        u.ctx.objects().destroyUser(u.u32(DESTROY_ID), IommufdObject.class);
+        int id = u.u32(DESTROY_ID);
+        if (u.ctx.objects().find(id) instanceof Device d && d.platformBound()) {
+            d.unbind();
+            return 0;
+        }
+        u.ctx.objects().destroyUser(id, IommufdObject.class);
         return 0;
     }
 

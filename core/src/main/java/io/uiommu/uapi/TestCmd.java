@@ -54,8 +54,17 @@ final class TestCmd {
             case UapiConstants.IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT -> setTempMemoryLimit(u);
             case UapiConstants.IOMMU_TEST_OP_DIRTY -> dirty(u, id);
             case UapiConstants.IOMMU_TEST_OP_TRIGGER_IOPF -> triggerIopf(u);
-            default -> throw new IommufdException(Errno.EOPNOTSUPP, "unknown test op");
+            default -> uiommuOp(u);
         };
+    }
+
+    /** uiommu's own ops live in {@link PlatformTestCmd}; any other number is unknown. */
+    private static long uiommuOp(Ucmd u) {
+        int op = u.u32(OP);
+        if (!PlatformTestCmd.handles(op)) {
+            throw new IommufdException(Errno.EOPNOTSUPP, "unknown test op");
+        }
+        return PlatformTestCmd.handle(u, op);
     }
 
     private static long addReserved(Ucmd u, int ioasId) {

@@ -30,7 +30,19 @@ public final class TestStructs {
                     struct("dirty").u32("flags").u64("iova").u64("length").u64("page_size").u64("uptr")
                             .u64("out_nr_dirty").build(),
                     struct("check_iotlb").u32("id").u32("iotlb").build(),
-                    struct("trigger_iopf").u32("dev_id").u32("pasid").u32("grpid").u32("perm").u64("addr").build())
+                    struct("trigger_iopf").u32("dev_id").u32("pasid").u32("grpid").u32("perm").u64("addr").build(),
+                    // uiommu's own ops (IOMMU_TEST_OP_UI_*), documented in docs/iommufd.md
+                    struct("platform_device_info").u32("out_requester_id").u32("out_stream_id").u32("out_flags")
+                            .u32("out_pasid_bits").u8s("out_name", 16).u8s("out_iommu", 16).build(),
+                    struct("device_bind").u32("out_dev_id").build(),
+                    struct("device_attach").u32("flags").u32("pasid").u32("pt_id").u32("out_hwpt_id").build(),
+                    struct("device_detach").u32("flags").u32("pasid").build(),
+                    struct("dma").u32("flags").u32("pasid").u64("iova").u64("length").u64("uptr")
+                            .u64("out_bytes_done").u32("out_fault_code").u16("out_fault_name")
+                            .u8("out_fault_level").u8("out_fault_flags").build(),
+                    struct("audit").u32("flags").u32("out_flags").u32("out_count").u32("__reserved").u64("uptr")
+                            .u64("length").u64("out_length").build(),
+                    struct("fault_name").u64("uptr").u32("length").u32("out_length").build())
             .u32("last").build();
 
     public static final UapiStruct IOMMU_TEST_HW_INFO = struct("iommu_test_hw_info").u32("flags").u32("test_reg").build();

@@ -56,6 +56,11 @@ public final class UapiConstants {
     // enum iommu_hwpt_invalidate_data_type
     public static final int IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 = 0;
     public static final int IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 = 1;
+
+    // enum iommu_viommu_type (Linux 6.13; TEGRA241_CMDQV 6.16)
+    public static final int IOMMU_VIOMMU_TYPE_DEFAULT = 0;
+    public static final int IOMMU_VIOMMU_TYPE_ARM_SMMUV3 = 1;
+    public static final int IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV = 2;
     public static final int IOMMU_VTD_INV_FLAGS_LEAF = 1 << 0;
     // page faults
     public static final int IOMMU_PGFAULT_FLAGS_PASID_VALID = 1 << 0;
@@ -103,6 +108,27 @@ public final class UapiConstants {
     public static final int IOMMU_HWPT_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
     public static final int IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID = 0xdadbeef;
     public static final int IOMMU_TEST_INVALIDATE_FLAG_ALL = 1 << 0;
+
+    // uiommu's own IOMMU_TEST_CMD ops ('ui' << 16, far above the kernel's): platform devices, DMA, audit
+    public static final int IOMMU_TEST_OP_UI_BASE = 0x75690000;
+    public static final int IOMMU_TEST_OP_UI_PLATFORM_DEVICE_INFO = IOMMU_TEST_OP_UI_BASE + 1;
+    public static final int IOMMU_TEST_OP_UI_DEVICE_BIND = IOMMU_TEST_OP_UI_BASE + 2;
+    public static final int IOMMU_TEST_OP_UI_DEVICE_ATTACH = IOMMU_TEST_OP_UI_BASE + 3;
+    public static final int IOMMU_TEST_OP_UI_DEVICE_DETACH = IOMMU_TEST_OP_UI_BASE + 4;
+    public static final int IOMMU_TEST_OP_UI_DMA = IOMMU_TEST_OP_UI_BASE + 5;
+    public static final int IOMMU_TEST_OP_UI_AUDIT = IOMMU_TEST_OP_UI_BASE + 6;
+    public static final int IOMMU_TEST_OP_UI_FAULT_NAME = IOMMU_TEST_OP_UI_BASE + 7;
+    public static final int UI_DEVICE_INFO_ATS = 1 << 0;
+    public static final int UI_DEVICE_INFO_PRI = 1 << 1;
+    public static final int UI_ATTACH_PASID = 1 << 0;
+    public static final int UI_DMA_WRITE = 1 << 0;
+    public static final int UI_DMA_PASID = 1 << 1;
+    public static final int UI_DMA_FAULTED = 1 << 0;
+    public static final int UI_DMA_FAULT_STAGE2 = 1 << 1;
+    public static final int UI_AUDIT_ENABLE = 1 << 0;
+    public static final int UI_AUDIT_DISABLE = 1 << 1;
+    public static final int UI_AUDIT_CLEAR = 1 << 2;
+    public static final int UI_AUDIT_ENABLED = 1 << 0;
 
     // vfio.h (type1 container compatibility)
     public static final int VFIO_API_VERSION = 0;

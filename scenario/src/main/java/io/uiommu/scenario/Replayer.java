@@ -1,14 +1,24 @@
 package io.uiommu.scenario;
 
+import io.uiommu.iommu.DmaResult;
+import io.uiommu.iommu.IommuCore;
+import io.uiommu.iommu.StaleTranslation;
+import io.uiommu.iommu.StaleTranslationAuditor;
+import io.uiommu.iommu.Translation;
+import io.uiommu.iommufd.Device;
+import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdContext;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.iommufd.IommufdObject;
 import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.platform.Platform;
 import io.uiommu.proc.SimulatedProcess;
 import io.uiommu.proc.UserProcess;
 import io.uiommu.uapi.DevIommu;
 import io.uiommu.uapi.UapiStruct;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -17,8 +27,9 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * Replays a scenario on a fresh machine (a {@link DevIommu} with the mock IOMMU) and one simulated
- * process, "main", plus any it forks. Every step runs even after a failure, so one replay reports
+ * Replays a scenario on a fresh machine (a {@link DevIommu} built from the platform the header
+ * names, or from the platform given to the constructor) and one simulated process, "main", plus
+ * any it forks. Every step runs even after a failure, so one replay reports
  * every mismatch; a step that needs a variable a failed step did not set is skipped, not failed.
  * At the end every live process exits, which closes its files and releases what they hold.
  */
@@ -41,10 +52,23 @@ public final class Replayer {
         int open(UserProcess p);
 
         IommufdContext context(UserProcess p, int fd);
+
+        /** The machine's iommu core (platform devices, auditor); null for a machine without one. */
+        default IommuCore iommu() {
+            return null;
+        }
     }
 
     private static final class DevIommuMachine implements Machine {
-        private final DevIommu dev = new DevIommu();
+        private final DevIommu dev;
+
+        DevIommuMachine(Platform platform) {
+            dev = new DevIommu(platform);
+        }
+
+        public IommuCore iommu() {
+            return dev.iommu();
+        }
 
         public PhysicalMemory physical() {
             return dev.physical();
@@ -59,16 +83,36 @@ public final class Replayer {
         }
     }
 
-    private final Supplier<Machine> machines;
+    /** Builds the machine for a scenario; may refuse with a ScenarioException (bad platform). */
+    private interface MachineFactory {
+        Machine build(Scenario scenario) throws ScenarioException;
+    }
+
+    private final MachineFactory machines;
     private StepListener listener = o -> {
     };
 
+    /** Replays on the platform each scenario's header names (a preset or a file beside the scenario). */
     public Replayer() {
-        this(DevIommuMachine::new);
+        this.machines = s -> new DevIommuMachine(Platforms.load(s.header().platform(), baseDir(s.source())));
+    }
+
+    /** Replays on the given platform, whatever the headers say. */
+    public Replayer(Platform platform) {
+        this.machines = s -> new DevIommuMachine(platform);
     }
 
     Replayer(Supplier<Machine> machines) {
-        this.machines = machines;
+        this.machines = s -> machines.get();
+    }
+
+    private static Path baseDir(String source) {
+        try {
+            Path p = Path.of(source).toAbsolutePath().getParent();
+            return p != null && Files.isDirectory(p) ? p : null;
+        } catch (java.nio.file.InvalidPathException e) {
+            return null;
+        }
     }
 
     /** Sets who sees each step's outcome as it happens. */
@@ -78,7 +122,17 @@ public final class Replayer {
     }
 
     public ReplayResult replay(Scenario scenario) {
-        return new Run(scenario, machines.get()).execute();
+        Machine m;
+        try {
+            m = machines.build(scenario);
+        } catch (ScenarioException | IllegalArgumentException e) {
+            String why = e instanceof ScenarioException se ? se.getMessage() : e.getMessage();
+            StepOutcome o = new StepOutcome(scenario.source(), 1, null, "platform " + scenario.header().platform(),
+                    StepOutcome.Status.FAIL, "cannot build the machine: " + why);
+            listener.onStep(o);
+            return new ReplayResult(scenario.source(), 0, List.of(o), 0);
+        }
+        return new Run(scenario, m).execute();
     }
 
     /** A process of the replay and its scratch memory. */
@@ -145,6 +199,11 @@ public final class Replayer {
 
         private StepOutcome runOne(Step step) {
             String what = Replayer.describe(step);
+            IommuCore iommu = machine.iommu();
+            if (iommu != null && !(step instanceof Step.Comment) && !(step instanceof Step.Label)) {
+                // Stale-translation reports name the step that filled, changed and used an entry.
+                iommu.auditor().setStep("line " + line + " (" + what + ")");
+            }
             String section = label;
             Done d;
             try {
@@ -224,7 +283,213 @@ public final class Replayer {
                 }
                 case Step.Exit x -> exit(x);
                 case Step.ExpectObjects e -> expectObjects(e);
+                case Step.Bind b -> bind(b);
+                case Step.Attach a -> attach(a);
+                case Step.Detach d -> detach(d);
+                case Step.Dma d -> dma(d);
+                case Step.Audit a -> audit(a);
             };
+        }
+
+        /** The context behind an fd of the current process, or a failed step. */
+        private IommufdContext context(Value fdValue) {
+            int fd = fd(fdValue);
+            IommufdContext ctx;
+            try {
+                ctx = machine.context(process(), fd);
+            } catch (IommufdException notOpen) {
+                ctx = null;
+            }
+            if (ctx == null) {
+                throw ReplayStop.fail("fd " + fd + " is not an open /dev/iommu");
+            }
+            return ctx;
+        }
+
+        private static Device device(IommufdContext ctx, long devId) {
+            if (devId < 0 || devId > Integer.MAX_VALUE) {
+                throw new IommufdException(Errno.ENOENT, "no device " + devId);
+            }
+            return ctx.objects().get((int) devId, Device.class);
+        }
+
+        /** An errno-or-success expectation of a Java-side call (bind, attach, detach). */
+        private Done expectCall(Expect x, IommufdException e, String okDetail) {
+            Errno want = x == null ? null : x.errno();
+            if (e == null) {
+                if (want != null) {
+                    throw ReplayStop.fail("expected errno " + want.name() + ", got success");
+                }
+                return Done.pass(okDetail);
+            }
+            if (want != e.errno()) {
+                throw ReplayStop.fail((want == null ? "expected success" : "expected errno " + want.name()) + ", got "
+                        + e.errno().name() + " (" + e.getMessage() + ")");
+            }
+            return Done.pass(e.errno().name());
+        }
+
+        private Done bind(Step.Bind b) {
+            IommufdContext ctx = context(b.fd());
+            try {
+                Device d;
+                synchronized (ctx) {
+                    d = Device.bindPlatform(ctx, b.device());
+                }
+                vars.set(b.as(), d.id());
+                return expectCall(b.expect(), null, "dev_id " + d.id());
+            } catch (IommufdException e) {
+                return expectCall(b.expect(), e, null);
+            }
+        }
+
+        private Done attach(Step.Attach a) {
+            IommufdContext ctx = context(a.fd());
+            try {
+                int hwpt;
+                synchronized (ctx) {
+                    Device d = device(ctx, eval(a.dev()));
+                    int pt = (int) StructIoctl.fit(eval(a.pt()), 4, "pt");
+                    if (a.pasid() == null) {
+                        hwpt = d.hwpt() != null ? d.replace(pt) : d.attach(pt);
+                    } else {
+                        int pasid = (int) StructIoctl.fit(eval(a.pasid()), 4, "pasid");
+                        hwpt = d.pasidHwpt(pasid) != null ? d.replacePasid(pasid, pt) : d.attachPasid(pasid, pt);
+                    }
+                }
+                if (a.as() != null) {
+                    vars.set(a.as(), hwpt);
+                }
+                return expectCall(a.expect(), null, "hwpt " + hwpt);
+            } catch (IommufdException e) {
+                return expectCall(a.expect(), e, null);
+            }
+        }
+
+        private Done detach(Step.Detach s) {
+            IommufdContext ctx = context(s.fd());
+            try {
+                synchronized (ctx) {
+                    Device d = device(ctx, eval(s.dev()));
+                    if (s.pasid() != null) {
+                        d.detachPasid((int) StructIoctl.fit(eval(s.pasid()), 4, "pasid"));
+                    } else if (d.hwpt() != null) {
+                        d.detach();
+                    }
+                }
+                return expectCall(s.expect(), null, null);
+            } catch (IommufdException e) {
+                return expectCall(s.expect(), e, null);
+            }
+        }
+
+        private Done dma(Step.Dma s) {
+            IommufdContext ctx = context(s.fd());
+            byte[] hex = s.hex() == null ? null : HexFormat.of().parseHex(s.hex());
+            long len = hex != null ? hex.length : eval(s.length());
+            if (len <= 0 || len > 16 << 20) {
+                throw ReplayStop.fail("dma length " + Format.number(len) + " is not in 1..16 MiB");
+            }
+            byte[] buf = new byte[(int) len];
+            if (s.write()) {
+                if (hex != null) {
+                    buf = hex;
+                } else {
+                    java.util.Arrays.fill(buf, (byte) StructIoctl.fit(eval(s.fill()), 1, "fill"));
+                }
+            }
+            Step.DmaExpect x = s.expect();
+            DmaResult r;
+            try {
+                Device d;
+                synchronized (ctx) {
+                    d = device(ctx, eval(s.dev()));
+                }
+                int pasid = s.pasid() == null ? Translation.NO_PASID
+                        : (int) StructIoctl.fit(eval(s.pasid()), 4, "pasid");
+                // Device DMA runs beside ioctls, not under the context lock.
+                r = d.dma(pasid, eval(s.iova()), buf, 0, buf.length, s.write());
+            } catch (IommufdException e) {
+                return expectCall(new Expect(null, x.errno(), Map.of()), e, null);
+            }
+            if (x.errno() != null) {
+                throw ReplayStop.fail("expected errno " + x.errno().name() + ", got a DMA that ran");
+            }
+            List<String> wrong = new ArrayList<>();
+            DmaResult.Fault f = r.fault();
+            if (x.fault() == null && f != null) {
+                wrong.add("expected no fault, got " + describe(f) + " after " + Format.bytes(r.bytesDone()));
+            } else if (x.fault() != null && f == null) {
+                wrong.add("expected fault " + x.fault() + ", got none");
+            } else if (f != null) {
+                if (!x.fault().equals(f.name())) {
+                    wrong.add("expected fault " + x.fault() + ", got " + describe(f));
+                }
+                if (x.level() != null && eval(x.level()) != f.level()) {
+                    wrong.add("expected level " + eval(x.level()) + ", got " + f.level());
+                }
+                if (x.code() != null && eval(x.code()) != f.code()) {
+                    wrong.add("expected code 0x" + Long.toHexString(eval(x.code())) + ", got 0x" + Integer.toHexString(f.code()));
+                }
+                if (x.stage2() != null && x.stage2() != f.stage2()) {
+                    wrong.add("expected a stage-" + (x.stage2() ? 2 : 1) + " fault, got stage " + (f.stage2() ? 2 : 1));
+                }
+            }
+            long wantDone = x.bytesDone() != null ? eval(x.bytesDone()) : x.fault() == null ? len : -1;
+            if (wantDone >= 0 && wantDone != r.bytesDone()) {
+                wrong.add("expected " + Format.number(wantDone) + " bytes done, got " + Format.number(r.bytesDone()));
+            }
+            if (!s.write() && (hex != null || s.fill() != null)) {
+                byte fill = s.fill() == null ? 0 : (byte) StructIoctl.fit(eval(s.fill()), 1, "fill");
+                for (int i = 0; i < r.bytesDone(); i++) {
+                    byte want = hex != null ? hex[i] : fill;
+                    if (buf[i] != want) {
+                        wrong.add(String.format("byte %d read 0x%02x, expected 0x%02x", i, buf[i] & 0xff, want & 0xff));
+                        break;
+                    }
+                }
+            }
+            if (!wrong.isEmpty()) {
+                throw ReplayStop.fail(String.join("; ", wrong));
+            }
+            return Done.pass(Format.bytes(r.bytesDone()) + (f == null ? "" : ", then " + describe(f)));
+        }
+
+        private static String describe(DmaResult.Fault f) {
+            return f.name() + " (code 0x" + Integer.toHexString(f.code()) + ", level " + f.level()
+                    + (f.stage2() ? ", stage 2" : "") + ") at IOVA 0x" + Long.toHexString(f.iova());
+        }
+
+        private Done audit(Step.Audit a) {
+            IommuCore iommu = machine.iommu();
+            if (iommu == null) {
+                throw ReplayStop.fail("this machine has no auditor");
+            }
+            StaleTranslationAuditor auditor = iommu.auditor();
+            List<StaleTranslation> reports = auditor.reports();
+            List<String> wrong = new ArrayList<>();
+            if (a.expectReports() != null && eval(a.expectReports()) != reports.size()) {
+                wrong.add("expected " + eval(a.expectReports()) + " stale-translation reports, got " + reports.size()
+                        + (reports.isEmpty() ? "" : ": " + reports.getFirst()));
+            }
+            if (a.expectContains() != null
+                    && reports.stream().noneMatch(r -> r.toString().contains(a.expectContains()))) {
+                wrong.add("no report contains \"" + a.expectContains() + "\"");
+            }
+            if (a.clear()) {
+                auditor.clearReports();
+            }
+            if (a.enable() != null) {
+                auditor.setEnabled(a.enable());
+            }
+            if (!wrong.isEmpty()) {
+                throw ReplayStop.fail(String.join("; ", wrong));
+            }
+            StringBuilder d = new StringBuilder(reports.size() + " report" + (reports.size() == 1 ? "" : "s"));
+            for (StaleTranslation r : reports) {
+                d.append("\n      ").append(r);
+            }
+            return Done.pass(d.toString());
         }
 
         private SimulatedProcess process() {
@@ -534,6 +799,8 @@ public final class Replayer {
             case Step.Fork f -> "fork " + f.as();
             case Step.SwitchProcess s -> "switch_process " + s.to();
             case Step.Label l -> "label " + l.name();
+            case Step.Bind b -> "bind " + b.device();
+            case Step.Dma d -> "dma " + (d.write() ? "write" : "read");
             default -> step.kind();
         };
     }

@@ -9,7 +9,11 @@ public record ScenarioHeader(int version, String platform, String description) {
     /** The format version this code reads and writes. */
     public static final int VERSION = 1;
 
-    /** The only platform replay builds so far: the kernel selftest's mock IOMMU. */
+    /**
+     * The platform when the header names none: the "mock" preset (the kernel selftest's mock IOMMU
+     * plus two platform devices). A header may name any preset or a platform file (relative to the
+     * scenario's directory).
+     */
     public static final String MOCK = "mock";
 
     public static final ScenarioHeader DEFAULT = new ScenarioHeader(VERSION, MOCK, null);

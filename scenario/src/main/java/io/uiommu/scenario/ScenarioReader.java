@@ -115,9 +115,9 @@ public final class ScenarioReader {
                     + " is not supported (this uiommu reads version " + ScenarioHeader.VERSION + ")");
         }
         String platform = m.string("platform", false);
-        if (platform != null && !platform.equals(ScenarioHeader.MOCK)) {
-            throw new IllegalArgumentException("platform \"" + platform + "\" is not supported yet (only \""
-                    + ScenarioHeader.MOCK + "\")");
+        if (platform != null && platform.isBlank()) {
+            throw new IllegalArgumentException("\"platform\" is a preset (" + String.join(", ", Platforms.PRESETS)
+                    + ") or a platform file, not empty");
         }
         String description = m.string("description", false);
         m.finish(List.of("uiommu_scenario", "platform", "description"));

@@ -177,10 +177,80 @@ public final class ScenarioWriter implements Closeable, Flushable {
                     s.types().forEach((k, v) -> t.set(k, node(v)));
                 }
             }
+            case Step.Bind s -> {
+                put(o, "fd", s.fd());
+                o.put("device", s.device());
+                o.put("as", s.as());
+                if (s.expect() != null) {
+                    o.set("expect", expect(s.expect()));
+                }
+            }
+            case Step.Attach s -> {
+                put(o, "fd", s.fd());
+                put(o, "dev", s.dev());
+                put(o, "pasid", s.pasid());
+                put(o, "pt", s.pt());
+                if (s.as() != null) {
+                    o.put("as", s.as());
+                }
+                if (s.expect() != null) {
+                    o.set("expect", expect(s.expect()));
+                }
+            }
+            case Step.Detach s -> {
+                put(o, "fd", s.fd());
+                put(o, "dev", s.dev());
+                put(o, "pasid", s.pasid());
+                if (s.expect() != null) {
+                    o.set("expect", expect(s.expect()));
+                }
+            }
+            case Step.Dma s -> dma(o, s);
+            case Step.Audit s -> {
+                if (s.enable() != null) {
+                    o.put("enable", s.enable());
+                }
+                put(o, "expect_reports", s.expectReports());
+                if (s.expectContains() != null) {
+                    o.put("expect_contains", s.expectContains());
+                }
+                if (s.clear()) {
+                    o.put("clear", true);
+                }
+            }
             case Step.Comment s -> o.put("text", s.text());
             case Step.Label s -> o.put("name", s.name());
         }
         return o;
+    }
+
+    private static void dma(ObjectNode o, Step.Dma s) {
+        put(o, "fd", s.fd());
+        put(o, "dev", s.dev());
+        put(o, "pasid", s.pasid());
+        put(o, "iova", s.iova());
+        o.put("op", s.write() ? "write" : "read");
+        if (s.hex() != null) {
+            o.put("hex", s.hex());
+        }
+        put(o, "fill", s.fill());
+        put(o, "length", s.length());
+        Step.DmaExpect e = s.expect();
+        if (!e.equals(Step.DmaExpect.NO_FAULT)) {
+            ObjectNode x = o.putObject("expect");
+            if (e.errno() != null) {
+                x.put("errno", e.errno().name());
+            }
+            if (e.fault() != null) {
+                x.put("fault", e.fault());
+            }
+            put(x, "level", e.level());
+            put(x, "code", e.code());
+            if (e.stage2() != null) {
+                x.put("stage2", e.stage2());
+            }
+            put(x, "bytes_done", e.bytesDone());
+        }
     }
 
     private static void fdTransfer(ObjectNode o, Value fd, Value addr, Value count, Expect e) {

@@ -180,6 +180,73 @@ public sealed interface Step {
         }
     }
 
+    /**
+     * Binds the platform device named {@code device} to the iommufd behind {@code fd} (as opening
+     * its VFIO device file and binding it would); its dev_id goes into variable {@code as}.
+     * uiommu only. {@code expect} null means it must succeed.
+     */
+    record Bind(Value fd, String device, String as, Expect expect) implements Step {
+        public String kind() {
+            return "bind";
+        }
+    }
+
+    /**
+     * Attaches the RID of bound device {@code dev} (or PASID {@code pasid} when given) to the IOAS
+     * or HWPT {@code pt}; attaching what is attached replaces, as VFIO's attach does. The HWPT ID
+     * used goes into variable {@code as} when given.
+     */
+    record Attach(Value fd, Value dev, Value pasid, Value pt, String as, Expect expect) implements Step {
+        public String kind() {
+            return "attach";
+        }
+    }
+
+    /** Detaches the RID (or PASID {@code pasid}) of a bound device; nothing attached is not an error. */
+    record Detach(Value fd, Value dev, Value pasid, Expect expect) implements Step {
+        public String kind() {
+            return "detach";
+        }
+    }
+
+    /**
+     * A DMA of bound device {@code dev} through its IOMMU at {@code iova} (with {@code pasid} when
+     * given). {@code write}: the device writes the bytes of {@code hex}, or {@code length} bytes of
+     * {@code fill}. Otherwise it reads {@code length} bytes (or as many as {@code hex} has) and they
+     * must equal {@code hex} or be all {@code fill} when given. {@code expect} says the translation
+     * fault the DMA must end in (none when null) and the bytes done. uiommu only.
+     */
+    record Dma(Value fd, Value dev, Value pasid, Value iova, boolean write, String hex, Value fill, Value length,
+            DmaExpect expect) implements Step {
+        public Dma {
+            expect = expect == null ? DmaExpect.NO_FAULT : expect;
+        }
+
+        public String kind() {
+            return "dma";
+        }
+    }
+
+    /**
+     * What a DMA must end in: an errno of the call itself, or a fault by vendor name (null: no fault)
+     * with optional level, code, stage and the bytes done before it (all bytes when no fault).
+     */
+    record DmaExpect(io.uiommu.iommufd.Errno errno, String fault, Value level, Value code, Boolean stage2,
+            Value bytesDone) {
+        public static final DmaExpect NO_FAULT = new DmaExpect(null, null, null, null, null, null);
+    }
+
+    /**
+     * The machine's stale-translation auditor: checks the report count and that some report
+     * contains a text, then clears the reports if asked, then turns audit mode on or off if
+     * {@code enable} is given. uiommu only.
+     */
+    record Audit(Boolean enable, Value expectReports, String expectContains, boolean clear) implements Step {
+        public String kind() {
+            return "audit";
+        }
+    }
+
     /** Does nothing; printed by verbose replay. */
     record Comment(String text) implements Step {
         public String kind() {

@@ -69,6 +69,35 @@ final class StepNames {
                 values.add(i.expect().ret());
                 values.addAll(i.expect().fields().values());
             }
+            case Step.Bind b -> {
+                values.add(b.fd());
+                if (b.expect() != null) {
+                    values.add(b.expect().ret());
+                }
+            }
+            case Step.Attach a -> {
+                values.add(a.fd());
+                values.add(a.dev());
+                values.add(a.pasid());
+                values.add(a.pt());
+            }
+            case Step.Detach d -> {
+                values.add(d.fd());
+                values.add(d.dev());
+                values.add(d.pasid());
+            }
+            case Step.Dma d -> {
+                values.add(d.fd());
+                values.add(d.dev());
+                values.add(d.pasid());
+                values.add(d.iova());
+                values.add(d.fill());
+                values.add(d.length());
+                values.add(d.expect().level());
+                values.add(d.expect().code());
+                values.add(d.expect().bytesDone());
+            }
+            case Step.Audit a -> values.add(a.expectReports());
             case Step.ExpectObjects e -> {
                 values.add(e.fd());
                 values.add(e.count());
@@ -118,6 +147,8 @@ final class StepNames {
             case Step.Mmap m -> Set.of(m.as());
             case Step.Ioctl i -> new LinkedHashSet<>(i.save().values());
             case Step.Read r -> r.save() == null ? Set.of() : new LinkedHashSet<>(r.save().values());
+            case Step.Bind b -> Set.of(b.as());
+            case Step.Attach a -> a.as() == null ? Set.of() : Set.of(a.as());
             default -> Set.of();
         };
     }

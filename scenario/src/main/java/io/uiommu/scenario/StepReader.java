@@ -21,7 +21,8 @@ import java.util.Map;
  */
 final class StepReader {
     static final List<String> KINDS = List.of("open", "close", "dup", "mmap", "munmap", "write", "read", "ioctl",
-            "fd_read", "fd_write", "fork", "switch_process", "exit", "expect_objects", "comment", "label");
+            "fd_read", "fd_write", "fork", "switch_process", "exit", "expect_objects", "comment", "label", "bind", "attach",
+            "detach", "dma", "audit");
 
     private StepReader() {
     }
@@ -101,6 +102,33 @@ final class StepReader {
                 known = List.of("fd", "count", "ids", "types");
                 step = readExpectObjects(m);
             }
+            case "bind" -> {
+                known = List.of("fd", "device", "as", "expect");
+                step = new Step.Bind(m.value("fd", true), m.string("device", true), m.variableName("as", true),
+                        plainExpect(m));
+            }
+            case "attach" -> {
+                known = List.of("fd", "dev", "pasid", "pt", "as", "expect");
+                step = new Step.Attach(m.value("fd", true), m.value("dev", true), m.value("pasid", false),
+                        m.value("pt", true), m.variableName("as", false), plainExpect(m));
+            }
+            case "detach" -> {
+                known = List.of("fd", "dev", "pasid", "expect");
+                step = new Step.Detach(m.value("fd", true), m.value("dev", true), m.value("pasid", false), plainExpect(m));
+            }
+            case "dma" -> {
+                known = List.of("fd", "dev", "pasid", "iova", "op", "hex", "fill", "length", "expect");
+                step = readDma(m);
+            }
+            case "audit" -> {
+                known = List.of("enable", "expect_reports", "expect_contains", "clear");
+                JsonNode en = m.raw("enable");
+                if (en != null && !en.isNull() && !en.isBoolean()) {
+                    throw new IllegalArgumentException("\"enable\" of step audit must be true or false");
+                }
+                step = new Step.Audit(en == null || en.isNull() ? null : en.asBoolean(), m.value("expect_reports", false),
+                        m.string("expect_contains", false), m.bool("clear", false));
+            }
             case "comment" -> {
                 known = List.of("text");
                 step = new Step.Comment(m.string("text", true));
@@ -166,6 +194,56 @@ final class StepReader {
             throw new IllegalArgumentException("\"" + member + "\" is not hex: " + s);
         }
         return h;
+    }
+
+    private static Step readDma(Members m) {
+        Value fd = m.value("fd", true);
+        Value dev = m.value("dev", true);
+        Value pasid = m.value("pasid", false);
+        Value iova = m.value("iova", true);
+        String op = m.string("op", true);
+        if (!op.equals("read") && !op.equals("write")) {
+            throw new IllegalArgumentException("\"op\" of dma is \"read\" or \"write\", not \"" + op + "\"");
+        }
+        String hex = hex(m, "hex");
+        Value fill = m.value("fill", false);
+        Value length = m.value("length", false);
+        boolean write = op.equals("write");
+        if (hex != null && (fill != null || length != null)) {
+            throw new IllegalArgumentException("dma takes \"hex\", or \"length\" (with \"fill\"), not both");
+        }
+        if (hex == null && length == null) {
+            throw new IllegalArgumentException("dma needs \"hex\" or \"length\"");
+        }
+        if (write && hex == null && fill == null) {
+            throw new IllegalArgumentException("a dma write needs \"hex\" or \"fill\" with \"length\"");
+        }
+        if (hex != null && hex.isEmpty()) {
+            throw new IllegalArgumentException("\"hex\" of dma is empty");
+        }
+        Step.DmaExpect expect = Step.DmaExpect.NO_FAULT;
+        ObjectNode e = m.object("expect");
+        if (e != null) {
+            Members em = new Members(e, "expect of dma");
+            Errno errno = errno(em.raw("errno"));
+            String fault = em.string("fault", false);
+            Value level = em.value("level", false);
+            Value code = em.value("code", false);
+            JsonNode st = em.raw("stage2");
+            if (st != null && !st.isNull() && !st.isBoolean()) {
+                throw new IllegalArgumentException("\"stage2\" of expect must be true or false");
+            }
+            Value done = em.value("bytes_done", false);
+            em.finish(List.of("errno", "fault", "level", "code", "stage2", "bytes_done"));
+            if (errno != null && (fault != null || level != null || code != null || st != null || done != null)) {
+                throw new IllegalArgumentException("expect of dma has \"errno\" (the call fails) and fault details");
+            }
+            if (fault == null && (level != null || code != null || st != null)) {
+                throw new IllegalArgumentException("\"level\", \"code\" and \"stage2\" describe a \"fault\"");
+            }
+            expect = new Step.DmaExpect(errno, fault, level, code, st == null || st.isNull() ? null : st.asBoolean(), done);
+        }
+        return new Step.Dma(fd, dev, pasid, iova, write, hex, fill, length, expect);
     }
 
     private static Step readWrite(Members m) {

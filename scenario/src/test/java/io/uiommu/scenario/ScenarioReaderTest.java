@@ -113,8 +113,8 @@ class ScenarioReaderTest {
     void headerRules() {
         assertThat(error("{\"uiommu_scenario\": 2}"))
                 .isEqualTo("t.jsonl:1: scenario format version 2 is not supported (this uiommu reads version 1)");
-        assertThat(error("{\"uiommu_scenario\": 1, \"platform\": \"vtd\"}"))
-                .isEqualTo("t.jsonl:1: platform \"vtd\" is not supported yet (only \"mock\")");
+        assertThat(error("{\"uiommu_scenario\": 1, \"platform\": \" \"}"))
+                .isEqualTo("t.jsonl:1: \"platform\" is a preset (mock, vtd, smmuv3, amd) or a platform file, not empty");
         assertThat(error("{\"step\": \"open\", \"as\": \"fd\"}", "{\"uiommu_scenario\": 1}"))
                 .isEqualTo("t.jsonl:2: the header must be the first line of the scenario");
         assertThat(error("{\"uiommu_scenario\": 1, \"descripton\": \"x\"}"))

@@ -9,16 +9,29 @@ import io.uiommu.uapi.Ioctl;
  */
 @FunctionalInterface
 public interface CallListener {
-    enum Kind { OPEN, IOCTL, READ, WRITE }
+    enum Kind { OPEN, IOCTL, READ, WRITE, CLOSE }
+
+    /**
+     * User memory the call touched in the client, in order: bytes read or written through the
+     * process's memory (the ioctl struct itself included), and page ranges pinned.
+     */
+    record Touch(TouchKind kind, long va, byte[] bytes, long length) {
+    }
+
+    enum TouchKind { READ, WRITE, PIN }
 
     /**
      * One served call. For an ioctl, {@code argBefore}/{@code argAfter} are the struct bytes at
      * {@code arg} before and after (the length the kernel's struct has, null when the argument is
      * not a struct or could not be read); {@code fd} is the client's fd number, {@code result} the
-     * return value or minus the errno.
+     * return value or minus the errno. For read and write, {@code arg} is the buffer and {@code count}
+     * the byte count asked for.
      */
-    record Call(Kind kind, int pid, int fd, String file, int request, long arg, byte[] argBefore, byte[] argAfter,
-            long result, long startNanos) {
+    record Call(Kind kind, int pid, int fd, String file, int request, long arg, long count, byte[] argBefore,
+            byte[] argAfter, long result, long startNanos, java.util.List<Touch> touches) {
+        public Call {
+            touches = touches == null ? java.util.List.of() : java.util.List.copyOf(touches);
+        }
     }
 
     void served(Call call);

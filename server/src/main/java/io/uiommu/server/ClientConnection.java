@@ -219,7 +219,8 @@ final class ClientConnection {
         } catch (io.uiommu.iommufd.IommufdException e) {
             return -e.errno().value();
         }
-        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, "/dev/iommu", 0, 0, null, null, fdNo, t0));
+        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, "/dev/iommu", 0, 0, 0, null, null, fdNo, t0,
+                null));
         return fdNo;
     }
 
@@ -243,7 +244,9 @@ final class ClientConnection {
     }
 
     private long ioctl() {
-        ServedFile f = fileOf(reqFd(), ino());
+        // Read the request now: callbacks during the call (handing the client an fd) reuse its buffer.
+        int clientFd = reqFd();
+        ServedFile f = fileOf(clientFd, ino());
         if (f == null) {
             return -Errno.EBADF.value();
         }
@@ -255,37 +258,54 @@ final class ClientConnection {
             io.setWindow(pid, arg, request, Protocol.REQUEST_SIZE, window);
         }
         try {
-            return ioctl(f, code, arg);
+            return ioctl(f, clientFd, code, arg);
         } finally {
             io.clearWindow();
         }
     }
 
-    private long ioctl(ServedFile f, int request, long arg) {
+    private long ioctl(ServedFile f, int clientFd, int request, long arg) {
         CallListener listener = server.listener();
         if (listener == null) {
             return f.file.ioctl(process, request, arg);
         }
         long t0 = System.nanoTime();
         byte[] before = CallListener.argBytes(process.memory(), request, arg);
-        long r = f.file.ioctl(process, request, arg);
+        java.util.List<CallListener.Touch> touches = new java.util.ArrayList<>();
+        long r;
+        ClientMemory.TOUCHES.set(touches);
+        try {
+            r = f.file.ioctl(process, request, arg);
+        } finally {
+            ClientMemory.TOUCHES.remove();
+        }
         byte[] after = before == null ? null : CallListener.argBytes(process.memory(), request, arg);
-        server.notifyCall(new CallListener.Call(CallListener.Kind.IOCTL, pid, reqFd(), f.file.name(), request, arg,
-                before, after, r, t0));
+        server.notifyCall(new CallListener.Call(CallListener.Kind.IOCTL, pid, clientFd, f.file.name(), request, arg, 0,
+                before, after, r, t0, touches));
         return r;
     }
 
     private long readWrite(boolean write) {
-        ServedFile f = fileOf(reqFd(), ino());
+        int clientFd = reqFd();
+        long buf = a(0);
+        long count = a(1);
+        ServedFile f = fileOf(clientFd, ino());
         if (f == null) {
             return -Errno.EBADF.value();
         }
         long pos = a(3) != 0 ? a(2) : 0;
         long t0 = System.nanoTime();
         OpenFile file = f.file;
-        long r = write ? file.write(process, a(0), a(1), pos) : file.read(process, a(0), a(1), pos);
-        server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, reqFd(),
-                file.name(), 0, a(0), null, null, r, t0));
+        java.util.List<CallListener.Touch> touches = server.listener() == null ? null : new java.util.ArrayList<>();
+        long r;
+        ClientMemory.TOUCHES.set(touches);
+        try {
+            r = write ? file.write(process, buf, count, pos) : file.read(process, buf, count, pos);
+        } finally {
+            ClientMemory.TOUCHES.remove();
+        }
+        server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, clientFd,
+                file.name(), 0, buf, count, null, null, r, t0, touches));
         return r;
     }
 
@@ -296,6 +316,8 @@ final class ClientConnection {
         if (f != null) {
             server.registry().releaseIfHungUp(f);
         }
+        server.notifyCall(new CallListener.Call(CallListener.Kind.CLOSE, pid, reqFd(), f == null ? null : f.file.name(),
+                0, 0, 0, null, null, 0, 0, null));
         return 0;
     }
 

@@ -2,7 +2,12 @@ package io.uiommu.hw.mock;
 
 import io.uiommu.iommu.IommuDevice;
 
-/** A device on the selftest's mock bus ("iommufd_mockN"), with the selftest's device flags. */
+/**
+ * A device on the selftest's mock bus ("iommufd_mockN") or a platform device behind a mock unit,
+ * with the selftest's device flags.
+ *
+ * <p>Locking: immutable apart from what {@link IommuDevice} guards.
+ */
 public final class MockDevice extends IommuDevice {
     public static final int MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0;
     public static final int MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1;
@@ -13,7 +18,12 @@ public final class MockDevice extends IommuDevice {
     private final int flags;
 
     MockDevice(int id, int flags, MockIommuDriver driver) {
-        super("iommufd_mock" + id, driver);
+        this("iommufd_mock" + id, flags, driver);
+    }
+
+    /** A platform device behind a mock unit, named as the platform names it. */
+    MockDevice(String name, int flags, MockIommuDriver driver) {
+        super(name, driver);
         this.flags = flags;
         if ((flags & MOCK_FLAGS_DEVICE_PASID) != 0) {
             setMaxPasids(1 << MOCK_PASID_WIDTH);

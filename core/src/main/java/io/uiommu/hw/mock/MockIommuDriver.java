@@ -3,10 +3,13 @@ package io.uiommu.hw.mock;
 import io.uiommu.iommu.IommuDevice;
 import io.uiommu.iommu.IommuDomain;
 import io.uiommu.iommu.IommuDriver;
+import io.uiommu.iommu.Translation;
 import io.uiommu.iommu.UserData;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.platform.IommuUnit;
+import io.uiommu.platform.PciDevice;
 
 import java.util.BitSet;
 
@@ -25,6 +28,11 @@ public final class MockIommuDriver implements IommuDriver {
     public static final int IOMMU_HW_INFO_TYPE_SELFTEST = 0xfeedbeef;
     public static final int IOMMU_HW_INFO_SELFTEST_REGVAL = 0xdeadbeef;
     public static final int IOMMU_HWPT_DATA_SELFTEST = 0xdead;
+
+    /** Fault reasons of the mock's DMA model (the selftest has no DMA; these are uiommu's). */
+    public static final int FAULT_BLOCKED = 1;
+    public static final int FAULT_NOT_PRESENT = 2;
+    public static final int FAULT_PERMISSION = 3;
 
     static final int IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
     static final int IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
@@ -53,6 +61,14 @@ public final class MockIommuDriver implements IommuDriver {
         int id = usedIds.nextClearBit(0);
         usedIds.set(id);
         return new MockDevice(id, flags, this);
+    }
+
+    /**
+     * A platform device behind a mock unit: a mock device under the platform's name, without dirty
+     * tracking when the unit has none.
+     */
+    public MockDevice platformDevice(PciDevice pci, IommuUnit unit) {
+        return new MockDevice(pci.name(), unit.dirtyTracking() ? 0 : MockDevice.MOCK_FLAGS_DEVICE_NO_DIRTY, this);
     }
 
     public synchronized void destroyDevice(MockDevice dev) {
@@ -100,6 +116,46 @@ public final class MockIommuDriver implements IommuDriver {
     public void attachDev(IommuDomain domain, IommuDevice dev) {
         if (domain.hasDirtyOps() && ((MockDevice) dev).noDirty()) {
             throw new IommufdException(Errno.EINVAL, "device cannot track dirty pages");
+        }
+    }
+
+    /** Any paging or nested mock domain may serve a PASID; the mock keeps no PASID table of its own. */
+    @Override
+    public void setDevPasid(IommuDomain domain, IommuDevice dev, int pasid, IommuDomain old) {
+        if (domain.hasDirtyOps() && ((MockDevice) dev).noDirty()) {
+            throw new IommufdException(Errno.EINVAL, "device cannot track dirty pages");
+        }
+    }
+
+    /**
+     * DMA through the mock: one lookup in the paging domain's flat table (a nested domain's
+     * stage 1 is the identity, so its parent translates). A device write to a domain that tracks
+     * dirty pages marks the I/O page dirty, as hardware sets a dirty bit.
+     */
+    @Override
+    public void translate(IommuDevice dev, int pasid, long iova, int access, Translation out) {
+        IommuDomain d = pasid == Translation.NO_PASID ? dev.domain() : dev.pasidDomain(pasid);
+        if (d == null || d.type() == IommuDomain.Type.BLOCKED) {
+            out.fault(FAULT_BLOCKED, "MOCK_BLOCKED", 0, false);
+            return;
+        }
+        boolean nested = d.type() == IommuDomain.Type.NESTED;
+        MockPagingDomain paging = (MockPagingDomain) (nested ? d.parent() : d);
+        long e = paging.entry(iova);
+        out.descriptorReads = 1;
+        if ((e & MockPagingDomain.PTE_PRESENT) == 0) {
+            out.fault(FAULT_NOT_PRESENT, "MOCK_NOT_PRESENT", 1, nested);
+            return;
+        }
+        boolean write = (access & IommuDomain.IOMMU_WRITE) != 0;
+        if (write ? (e & MockPagingDomain.PTE_WRITE) == 0 : (e & MockPagingDomain.PTE_READ) == 0) {
+            out.fault(FAULT_PERMISSION, "MOCK_PERMISSION", 1, nested);
+            return;
+        }
+        out.physAddr = paging.iovaToPhys(iova);
+        out.pageSize = MOCK_IO_PAGE_SIZE;
+        if (write && paging.dirtyTracking()) {
+            paging.markDirty(iova);
         }
     }
 

@@ -1,0 +1,284 @@
+package io.uiommu.hw.vtd;
+
+import io.uiommu.iommu.CacheFill;
+import io.uiommu.iommu.StaleTranslationAuditor;
+import io.uiommu.iommu.Translation;
+import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.pt.Walk;
+
+/**
+ * The IOTLB: translations tagged by domain id, PASID (RID_PASID for requests without one) and the
+ * input page, one entry per leaf (4 KiB, 2 MiB or 1 GiB), remembering the PASID entry's PGTT
+ * because the invalidation descriptors treat translation types differently:
+ * <ul>
+ * <li>IOTLB global / domain-selective: everything (of the domain);
+ * <li>IOTLB page-selective within a domain: second-stage-only entries in the range, and every
+ *     nested entry of the domain (a nested entry is tagged by its first-stage input, so a
+ *     second-stage address cannot be matched against it);
+ * <li>PASID-based IOTLB, PASID-selective: first-stage, nested and pass-through entries of the PASID;
+ * <li>PASID-based IOTLB, page-selective within the PASID: first-stage and nested entries in the range.
+ * </ul>
+ * A hit serves the cached leaf without reading memory; a write hitting an entry filled by a read
+ * walks again (hardware must set the dirty bit), as does an access the entry does not permit.
+ *
+ * <p>Locking: fills and invalidations take one slot at a time ({@link CacheSlots}); lookups are
+ * lock-free; the large/nested entry counts are atomic.
+ */
+final class IoTlb {
+    static final String NAME = "IOTLB";
+    static final int SLOTS = 4096;
+    private static final int PERM_READ = 1;
+    private static final int PERM_WRITE = 2;
+    private static final int WRITE_WALKED = 4;
+    private static final int PGTT_SHIFT = 4;
+    private static final int[] SIZE_SHIFT = {12, 21, 30};
+
+    private final CacheSlots slots = new CacheSlots(SLOTS);
+    /** Leaf base | size class + 1 (0 = empty). */
+    private final long[] keyPage = new long[SLOTS];
+    /** did << 20 | pasid. */
+    private final long[] keyTag = new long[SLOTS];
+    private final long[] output = new long[SLOTS];
+    private final int[] flags = new int[SLOTS];
+    private final CacheFill[] fills = new CacheFill[SLOTS];
+    private final StaleTranslationAuditor auditor;
+    private final PhysicalMemory memory;
+    /** Entries of 2 MiB / 1 GiB leaves, and nested entries, held now (lookups and invalidations skip work when 0). */
+    /**
+     * Bumped by every invalidation before it scans: a fill whose walk started under an older value
+     * is dropped, so a walk racing an invalidation cannot leave a stale entry behind it.
+     */
+    private volatile long generation;
+    private volatile int largeEntries;
+    private volatile int nestedEntries;
+    private static final java.lang.invoke.VarHandle LARGE;
+    private static final java.lang.invoke.VarHandle NESTED;
+
+    static {
+        try {
+            var lookup = java.lang.invoke.MethodHandles.lookup();
+            LARGE = lookup.findVarHandle(IoTlb.class, "largeEntries", int.class);
+            NESTED = lookup.findVarHandle(IoTlb.class, "nestedEntries", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    IoTlb(PhysicalMemory memory, StaleTranslationAuditor auditor) {
+        this.memory = memory;
+        this.auditor = auditor;
+    }
+
+    private static long tag(int did, int pasid) {
+        return (long) did << 20 | pasid;
+    }
+
+    private static int slot(long tag, long pageKey) {
+        long h = (pageKey ^ tag * 0xC2B2AE3D27D4EB4FL) * 0x9E3779B97F4A7C15L;
+        return (int) (h >>> 52) & (SLOTS - 1);
+    }
+
+    private static long pageKey(long iova, int sizeClass) {
+        return (iova & -(1L << SIZE_SHIFT[sizeClass])) | (sizeClass + 1);
+    }
+
+    /**
+     * Looks up a translation; on a usable hit sets {@code physAddr}, {@code pageSize} and returns
+     * the PGTT of the entry, else returns 0.
+     */
+    int lookup(int did, int pasid, long iova, boolean write, boolean audit, Translation out) {
+        long tag = tag(did, pasid);
+        int classes = largeEntries == 0 ? 1 : 3;
+        for (int c = 0; c < classes; c++) {
+            long pk = pageKey(iova, c);
+            int i = slot(tag, pk);
+            long s = slots.readBegin(i);
+            long kp = keyPage[i];
+            long kt = keyTag[i];
+            long leaf = output[i];
+            int fl = flags[i];
+            if (kp != pk || kt != tag || !slots.readValid(i, s)) {
+                continue;
+            }
+            boolean usable = write ? (fl & (PERM_WRITE | WRITE_WALKED)) == (PERM_WRITE | WRITE_WALKED)
+                    : (fl & PERM_READ) != 0;
+            if (!usable) {
+                break;
+            }
+            if (audit) {
+                CacheFill f = fills[i];
+                if (f != null && f.words() > 0) {
+                    auditor.checkHit("vtd", NAME, "did " + did + " pasid " + pasid + " iova 0x"
+                            + Long.toHexString(kp & ~0xFFFL) + " (" + (1L << SIZE_SHIFT[c] >> 10) + " KiB)", f);
+                }
+            }
+            long size = 1L << SIZE_SHIFT[c];
+            out.physAddr = leaf + (iova & (size - 1));
+            out.pageSize = size;
+            return fl >>> PGTT_SHIFT;
+        }
+        return 0;
+    }
+
+    /**
+     * Caches the leaf a walk found. In audit mode the entry remembers the PASID entry's first three
+     * qwords and every descriptor the walks read (their values now, after the walk's A/D updates).
+     */
+    /** The value to pass to {@link #fill}, read before the walk. */
+    long generation() {
+        return generation;
+    }
+
+    void fill(long walkGeneration, int did, int pasid, long iova, long leafOutput, long pageSize, int perm,
+            boolean write, int pgtt, long pasidEntryAddress, Walk first, Walk second) {
+        int c = pageSize == 1L << 30 ? 2 : pageSize == 1L << 21 ? 1 : 0;
+        long tag = tag(did, pasid);
+        long pk = pageKey(iova, c);
+        int i = slot(tag, pk);
+        slots.beginWrite(i);
+        if (generation != walkGeneration) {
+            slots.endWrite(i);
+            return;
+        }
+        if (keyPage[i] != 0) {
+            forget(i);
+        }
+        keyPage[i] = pk;
+        keyTag[i] = tag;
+        output[i] = leafOutput & -pageSize;
+        flags[i] = ((perm & io.uiommu.pt.PageTableFormat.READ) != 0 ? PERM_READ : 0)
+                | ((perm & io.uiommu.pt.PageTableFormat.WRITE) != 0 ? PERM_WRITE : 0)
+                | (write ? WRITE_WALKED : 0) | pgtt << PGTT_SHIFT;
+        if (c != 0) {
+            LARGE.getAndAdd(this, 1);
+        }
+        if (pgtt == PasidEntry.PGTT_NESTED) {
+            NESTED.getAndAdd(this, 1);
+        }
+        if (auditor != null && auditor.enabled()) {
+            CacheFill f = fills[i] == null ? (fills[i] = new CacheFill()) : fills[i];
+            f.begin(auditor);
+            if (pasidEntryAddress >= 0) {
+                for (int q = 0; q < 3; q++) {
+                    f.add(auditor, pasidEntryAddress + 8L * q, memory.readLong(pasidEntryAddress + 8L * q));
+                }
+            }
+            addWalk(f, first);
+            addWalk(f, second);
+        } else if (fills[i] != null) {
+            fills[i].begin(auditor);
+        }
+        slots.endWrite(i);
+    }
+
+    private void addWalk(CacheFill f, Walk w) {
+        if (w == null) {
+            return;
+        }
+        for (int k = 0; k < w.recorded; k++) {
+            long pa = w.recordedAddress[k];
+            f.add(auditor, pa, memory.readLong(pa));
+        }
+    }
+
+    private void forget(int i) {
+        if ((keyPage[i] & 3) != 1) {
+            LARGE.getAndAdd(this, -1);
+        }
+        if ((flags[i] >>> PGTT_SHIFT) == PasidEntry.PGTT_NESTED) {
+            NESTED.getAndAdd(this, -1);
+        }
+        keyPage[i] = 0;
+    }
+
+    private void clear(int i) {
+        slots.beginWrite(i);
+        if (keyPage[i] != 0) {
+            forget(i);
+        }
+        slots.endWrite(i);
+    }
+
+    void invalidateAll() {
+        generation++;
+        for (int i = 0; i < SLOTS; i++) {
+            if (keyPage[i] != 0) {
+                clear(i);
+            }
+        }
+    }
+
+    void invalidateDomain(int did) {
+        generation++;
+        for (int i = 0; i < SLOTS; i++) {
+            if (keyPage[i] != 0 && (int) (keyTag[i] >>> 20) == did) {
+                clear(i);
+            }
+        }
+    }
+
+    /** IOTLB page-selective-within-domain: second-stage entries overlapping the range, all nested entries of the domain. */
+    void invalidateDomainPages(int did, long addr, int addressMask) {
+        generation++;
+        long size = 1L << (12 + addressMask);
+        long base = addr & -size;
+        for (int i = 0; i < SLOTS; i++) {
+            if (keyPage[i] == 0 || (int) (keyTag[i] >>> 20) != did) {
+                continue;
+            }
+            int pgtt = flags[i] >>> PGTT_SHIFT;
+            if (pgtt == PasidEntry.PGTT_NESTED || pgtt == PasidEntry.PGTT_SECOND_STAGE && overlaps(i, base, size)) {
+                clear(i);
+            }
+        }
+    }
+
+    /** PASID-based IOTLB, PASID-selective: first-stage, nested and pass-through entries of (did, pasid). */
+    void invalidatePasid(int did, int pasid) {
+        generation++;
+        long tag = tag(did, pasid);
+        for (int i = 0; i < SLOTS; i++) {
+            if (keyPage[i] != 0 && keyTag[i] == tag && (flags[i] >>> PGTT_SHIFT) != PasidEntry.PGTT_SECOND_STAGE) {
+                clear(i);
+            }
+        }
+    }
+
+    /** PASID-based IOTLB, page-selective within the PASID: first-stage and nested entries overlapping the range. */
+    void invalidatePasidPages(int did, int pasid, long addr, int addressMask) {
+        generation++;
+        long tag = tag(did, pasid);
+        boolean all = 12 + addressMask >= 64;
+        long size = all ? 0 : 1L << (12 + addressMask);
+        long base = addr & -size;
+        for (int i = 0; i < SLOTS; i++) {
+            if (keyPage[i] == 0 || keyTag[i] != tag) {
+                continue;
+            }
+            int pgtt = flags[i] >>> PGTT_SHIFT;
+            if ((pgtt == PasidEntry.PGTT_FIRST_STAGE || pgtt == PasidEntry.PGTT_NESTED)
+                    && (all || overlaps(i, base, size))) {
+                clear(i);
+            }
+        }
+    }
+
+    private boolean overlaps(int i, long base, long size) {
+        long kp = keyPage[i];
+        long entrySize = 1L << SIZE_SHIFT[(int) (kp & 3) - 1];
+        long entryBase = kp & ~0xFFFL;
+        return Long.compareUnsigned(entryBase, base + size - 1) <= 0
+                && Long.compareUnsigned(base, entryBase + entrySize - 1) <= 0;
+    }
+
+    /** Entries held now (tests). */
+    int size() {
+        int n = 0;
+        for (int i = 0; i < SLOTS; i++) {
+            if (keyPage[i] != 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,18 @@
+package io.uiommu.iommu;
+
+/**
+ * The driver side of a vIOMMU (struct iommufd_viommu_ops): the slice of a physical IOMMU handed to
+ * one VM over a nesting-parent domain. It makes the VM's nested domains from vendor data and runs
+ * the VM's cache invalidations, translating virtual ids (vSID, ...) through the vIOMMU's vDEVICEs.
+ */
+public interface ViommuOps {
+    /** alloc_domain_nested: a nested domain from vendor data (FAULT_ID_VALID already removed from flags). */
+    IommuDomain allocDomainNested(int flags, UserData data);
+
+    /** cache_invalidate: processes the entries in order; sets {@code array.handled()}. */
+    void cacheInvalidate(UserDataArray array);
+
+    /** Releases what the driver holds for this vIOMMU. */
+    default void destroy() {
+    }
+}
