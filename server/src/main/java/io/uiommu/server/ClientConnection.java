@@ -246,6 +246,7 @@ final class ClientConnection {
     private long ioctl() {
         // Read the request now: callbacks during the call (handing the client an fd) reuse its buffer.
         int clientFd = reqFd();
+        process.clientMemory().mapsGeneration = a(3);
         ServedFile f = fileOf(clientFd, ino());
         if (f == null) {
             return -Errno.EBADF.value();
