@@ -69,10 +69,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
     @Override
     public synchronized void served(Call call) {
         String proc = processFor(call.pid());
-        if (!proc.equals(current)) {
-            steps.add(new Step.SwitchProcess(proc));
-            current = proc;
-        }
+        switchTo(proc);
         switch (call.kind()) {
             case OPEN -> {
                 if (call.result() >= 0) {
@@ -104,10 +101,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         }
         {
             name = "p" + (++processes);
-            if (!parent.equals(current)) {
-                steps.add(new Step.SwitchProcess(parent));
-                current = parent;
-            }
+            switchTo(parent);
             steps.add(new Step.Fork(name));
             mapped.put(name, new TreeMap<>(mapped.get(parent)));
             knownFds.put(name, new HashSet<>(knownFds.get(parent)));
@@ -191,16 +185,21 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         checkWritten(call, call.arg(), call.arg());
     }
 
-    /** Maps every page the call touched that the scenario has not mapped, then writes what it read. */
+    /**
+     * Maps every page the call touched that the scenario has not mapped, then writes what it read,
+     * each in the process whose memory it is (switching there and back when that is not the caller).
+     */
     private void mapTouched(String proc, Call call, long structEnd) {
-        TreeMap<Long, Long> ranges = mapped.get(proc);
         for (Touch t : call.touches()) {
             long start = t.va() & -PAGE;
             long end = (t.va() + t.length() + PAGE - 1) & -PAGE;
             if (t.length() == 0 || insideStruct(call, t, structEnd)) {
                 continue;
             }
+            String owner = ownerOf(t, proc);
+            TreeMap<Long, Long> ranges = mapped.get(owner);
             for (long[] gap : gaps(ranges, start, end)) {
+                switchTo(owner);
                 steps.add(new Step.Mmap(Value.of(gap[1] - gap[0]), "m" + Long.toHexString(gap[0]), Value.of(gap[0]),
                         null, false));
                 ranges.put(gap[0], gap[1]);
@@ -208,18 +207,35 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         }
         for (Touch t : call.touches()) {
             if (t.kind() == TouchKind.READ && !insideStruct(call, t, structEnd) && t.bytes() != null) {
+                switchTo(ownerOf(t, proc));
                 steps.add(Step.Write.ofHex(Value.of(t.va()), hex(t.bytes())));
             }
+        }
+        switchTo(proc);
+    }
+
+    private String ownerOf(Touch t, String caller) {
+        String owner = processOf.get(t.pid());
+        return owner == null ? caller : owner;
+    }
+
+    private void switchTo(String proc) {
+        if (!proc.equals(current)) {
+            steps.add(new Step.SwitchProcess(proc));
+            current = proc;
         }
     }
 
     private void checkWritten(Call call, long structStart, long structEnd) {
+        String caller = current;
         for (Touch t : call.touches()) {
             boolean inStruct = t.va() >= structStart && t.va() < structEnd;
             if (t.kind() == TouchKind.WRITE && !inStruct && t.bytes() != null) {
+                switchTo(ownerOf(t, caller));
                 steps.add(Step.Read.ofHex(Value.of(t.va()), hex(t.bytes())));
             }
         }
+        switchTo(caller);
     }
 
     private static boolean insideStruct(Call call, Touch t, long structEnd) {

@@ -12,10 +12,11 @@ public interface CallListener {
     enum Kind { OPEN, IOCTL, READ, WRITE, CLOSE }
 
     /**
-     * User memory the call touched in the client, in order: bytes read or written through the
-     * process's memory (the ioctl struct itself included), and page ranges pinned.
+     * User memory the call touched, in order: bytes read or written (the ioctl struct itself
+     * included), and page ranges pinned or looked up, with the process whose memory it is (a mapping
+     * made by a forked child is pinned from the child).
      */
-    record Touch(TouchKind kind, long va, byte[] bytes, long length) {
+    record Touch(TouchKind kind, int pid, long va, byte[] bytes, long length) {
     }
 
     enum TouchKind { READ, WRITE, PIN }

@@ -44,13 +44,13 @@ final class ClientFrame implements PhysicalMemory.ExternalBytes {
         if (!RemoteIo.current().read(l.memory().pid, l.va() + inPage, dst, off, len)) {
             Arrays.fill(dst, off, off + len, (byte) 0);
         }
-        ClientMemory.touched(CallListener.TouchKind.READ, l.va() + inPage, dst, off, len, len);
+        ClientMemory.touched(CallListener.TouchKind.READ, l.memory().pid, l.va() + inPage, dst, off, len, len);
     }
 
     @Override
     public void write(int inPage, byte[] src, int off, int len) {
         Location l = at;
         RemoteIo.current().write(l.memory().pid, l.va() + inPage, src, off, len);
-        ClientMemory.touched(CallListener.TouchKind.WRITE, l.va() + inPage, src, off, len, len);
+        ClientMemory.touched(CallListener.TouchKind.WRITE, l.memory().pid, l.va() + inPage, src, off, len, len);
     }
 }

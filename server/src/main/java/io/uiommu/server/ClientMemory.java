@@ -39,10 +39,10 @@ final class ClientMemory implements UserMemory {
     /** When set on the serving thread (a call listener is present), accesses are logged here. */
     static final ThreadLocal<List<CallListener.Touch>> TOUCHES = new ThreadLocal<>();
 
-    static void touched(CallListener.TouchKind kind, long va, byte[] b, int off, int len, long length) {
+    static void touched(CallListener.TouchKind kind, int pid, long va, byte[] b, int off, int len, long length) {
         List<CallListener.Touch> log = TOUCHES.get();
         if (log != null) {
-            log.add(new CallListener.Touch(kind, va, b == null ? null : java.util.Arrays.copyOfRange(b, off, off + len),
+            log.add(new CallListener.Touch(kind, pid, va, b == null ? null : java.util.Arrays.copyOfRange(b, off, off + len),
                     length));
         }
     }
@@ -58,7 +58,7 @@ final class ClientMemory implements UserMemory {
         if (len < 0 || va + len < va && len > 0 || !RemoteIo.current().readUser(pid, va, dst, off, len)) {
             throw new IommufdException(Errno.EFAULT, "cannot read 0x" + Long.toHexString(va) + " in process " + pid);
         }
-        touched(CallListener.TouchKind.READ, va, dst, off, len, len);
+        touched(CallListener.TouchKind.READ, pid, va, dst, off, len, len);
     }
 
     @Override
@@ -66,13 +66,13 @@ final class ClientMemory implements UserMemory {
         if (len < 0 || va + len < va && len > 0 || !RemoteIo.current().writeUser(pid, va, src, off, len)) {
             throw new IommufdException(Errno.EFAULT, "cannot write 0x" + Long.toHexString(va) + " in process " + pid);
         }
-        touched(CallListener.TouchKind.WRITE, va, src, off, len, len);
+        touched(CallListener.TouchKind.WRITE, pid, va, src, off, len, len);
     }
 
     @Override
     public void pin(long va, int count, boolean writable, long[] pfns, int off) {
         frames.pin(this, va, count, writable, pfns, off);
-        touched(CallListener.TouchKind.PIN, va, null, 0, 0, (long) count * PAGE_SIZE);
+        touched(CallListener.TouchKind.PIN, pid, va, null, 0, 0, (long) count * PAGE_SIZE);
     }
 
     @Override
@@ -82,7 +82,7 @@ final class ClientMemory implements UserMemory {
 
     @Override
     public long frameAt(long va) {
-        touched(CallListener.TouchKind.PIN, va & -PAGE_SIZE, null, 0, 0, PAGE_SIZE);
+        touched(CallListener.TouchKind.PIN, pid, va & -PAGE_SIZE, null, 0, 0, PAGE_SIZE);
         return frames.frameAt(this, va);
     }
 
