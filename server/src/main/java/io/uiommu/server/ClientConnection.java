@@ -42,6 +42,8 @@ final class ClientConnection {
     private final MemorySegment control = arena.allocate(CONTROL_SIZE, 8);
     private final MemorySegment msghdr = arena.allocate(Native.MSGHDR_SIZE, 8);
     private boolean broken;
+    /** Guarded by this object's monitor (shutdown comes from another thread). */
+    private boolean fdClosed;
 
     /** A protocol violation: the connection is closed. */
     static final class ProtocolException extends Exception {
@@ -83,7 +85,10 @@ final class ClientConnection {
             // still pinned through files other processes hold need taking over.
             server.registry().releaseHungUp();
             server.frames().gone(process.clientMemory());
-            Native.close(fd);
+            synchronized (this) {
+                fdClosed = true;
+                Native.close(fd);
+            }
             arena.close();
             server.connectionClosed(this);
         }
@@ -391,7 +396,10 @@ final class ClientConnection {
     }
 
     /** Stops serving (daemon shutdown): the blocked receive returns end of stream. */
-    void shutdown() {
-        Native.shutdown(fd, 2);
+    synchronized void shutdown() {
+        // Only while the fd is still ours: a closed number may already name someone else's socket.
+        if (!fdClosed) {
+            Native.shutdown(fd, 2);
+        }
     }
 }
