@@ -55,6 +55,7 @@ static ssize_t (*real_pwrite64)(int, const void *, size_t, off_t);
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static void *(*real_mmap64)(void *, size_t, int, int, int, off_t);
 static int (*real_munmap)(void *, size_t);
+static int (*real_mprotect)(void *, size_t, int);
 static void *(*real_mremap)(void *, size_t, size_t, int, ...);
 static pid_t (*real_fork)(void);
 static void (*real_exit)(int) __attribute__((noreturn));
@@ -70,7 +71,7 @@ static void resolve_all(void)
 	RESOLVE(ioctl); RESOLVE(close); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3);
 	RESOLVE(fcntl); RESOLVE(fcntl64); RESOLVE(read); RESOLVE(write);
 	RESOLVE(pread); RESOLVE(pread64); RESOLVE(pwrite); RESOLVE(pwrite64);
-	RESOLVE(mmap); RESOLVE(mmap64); RESOLVE(munmap); RESOLVE(mremap); RESOLVE(fork);
+	RESOLVE(mmap); RESOLVE(mmap64); RESOLVE(munmap); RESOLVE(mprotect); RESOLVE(mremap); RESOLVE(fork);
 	RESOLVE(exit); RESOLVE(_exit); RESOLVE(_Exit);
 }
 
@@ -132,6 +133,9 @@ static void ours_add(uint64_t ino)
 }
 
 /* ---- the control connection -------------------------------------------------------------- */
+
+/* Counts calls that change this process's mappings: the daemon re-reads them only when it moved. */
+static uint64_t maps_generation;
 
 static const char *sock_path;
 static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -557,7 +561,8 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	if (marked(fd)) {
 		uint64_t ino = uiommu_file(fd);
 		if (ino)
-			return (int)ret(call(UIOMMU_OP_IOCTL, fd, ino, (uint32_t)request, (uint64_t)(uintptr_t)arg, 0, 0));
+			return (int)ret(call(UIOMMU_OP_IOCTL, fd, ino, (uint32_t)request, (uint64_t)(uintptr_t)arg, 0,
+					     __atomic_load_n(&maps_generation, __ATOMIC_RELAXED)));
 	}
 	return real_ioctl(fd, request, arg);
 }
@@ -757,6 +762,12 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 
 /* ---- memory ---------------------------------------------------------------------------- */
 
+
+static void maps_changed(void)
+{
+	__atomic_fetch_add(&maps_generation, 1, __ATOMIC_RELAXED);
+}
+
 static void *map_common(void *(*f)(void *, size_t, int, int, int, off_t), void *addr, size_t length, int prot,
 			int flags, int fd, off_t offset)
 {
@@ -770,6 +781,7 @@ static void *map_common(void *(*f)(void *, size_t, int, int, int, off_t), void *
 	}
 	if ((flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE))
 		report_unmap(addr, length);
+	maps_changed();
 	return f(addr, length, prot, flags, fd, offset);
 }
 
@@ -789,6 +801,7 @@ EXPORT int munmap(void *addr, size_t length)
 {
 	RESOLVE(munmap);
 	report_unmap(addr, length);
+	maps_changed();
 	return real_munmap(addr, length);
 }
 
@@ -806,7 +819,15 @@ EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 		report_unmap((char *)old + new_size, old_size - new_size);
 	if (flags & MREMAP_FIXED)
 		report_unmap(new_addr, new_size);
+	maps_changed();
 	return real_mremap(old, old_size, new_size, flags, new_addr);
+}
+
+EXPORT int mprotect(void *addr, size_t length, int prot)
+{
+	RESOLVE(mprotect);
+	maps_changed();
+	return real_mprotect(addr, length, prot);
 }
 
 /* ---- processes ------------------------------------------------------------------------- */

@@ -30,7 +30,8 @@ _Static_assert(sizeof(struct uiommu_reply) == 32, "reply layout");
 
 enum {
 	UIOMMU_OP_OPEN = 1,	/* a0 = open flags, a1 = UIOMMU_DEVICE_IOMMU; result = fd */
-	UIOMMU_OP_IOCTL = 2,	/* fd, ino, a0 = request, a1 = arg, a2 = n: n bytes at arg follow (<= 128, same page) */
+	UIOMMU_OP_IOCTL = 2,	/* fd, ino, a0 = request, a1 = arg, a2 = n: n bytes at arg follow
+				   (<= 128, same page), a3 = count of mmap/munmap/mremap/mprotect calls */
 	UIOMMU_OP_READ = 3,	/* fd, ino, a0 = buf, a1 = count, a2 = pos, a3 = 1 if pread */
 	UIOMMU_OP_WRITE = 4,
 	UIOMMU_OP_CLOSE = 5,	/* fd (already closed), ino */

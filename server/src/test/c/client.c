@@ -17,6 +17,22 @@
 #include <unistd.h>
 #include <linux/iommufd.h>
 
+/* The selftest's IOMMU_TEST_CMD (drivers/iommu/iommufd/iommufd_test.h; the test ABI is not exported). */
+struct test_cmd {
+	uint32_t size, op, id, reserved;
+	union {
+		struct { uint32_t out_stdev_id, out_hwpt_id, out_idev_id; } mock_domain;
+		struct { uint32_t out_access_fd, flags; } create_access;
+		struct { uint64_t iova, length, uptr; uint32_t flags; } access_rw;
+		struct { uint32_t access_pages_id; } destroy_access_pages;
+		uint8_t pad[48];
+	};
+	uint32_t last;
+};
+#define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
+enum { TEST_OP_MOCK_DOMAIN = 2, TEST_OP_CREATE_ACCESS = 5, TEST_OP_DESTROY_ACCESS_PAGES = 6, TEST_OP_ACCESS_RW = 8 };
+#define MOCK_APERTURE_START (1ull << 24)
+
 #define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: %s failed (errno %d %s)\n", __FILE__, __LINE__, \
 	#cond, errno, strerror(errno)); exit(1); } } while (0)
 
@@ -110,12 +126,81 @@ static int share(void)
 	return 0;
 }
 
-/* Prints "ready" with an IOAS and a mapping, then waits to be killed. */
+/* A fault queue's fd is a real fd (close-on-exec) that holds the object until closed. */
+static int fault(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	CHECK(fd >= 0);
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd) };
+	CHECK(ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd) == 0);
+	int ffd = cmd.out_fault_fd;
+	CHECK(ffd > fd && (fcntl(ffd, F_GETFD) & FD_CLOEXEC));
+	char buf[40 * 4];
+	CHECK(read(ffd, buf, sizeof(buf)) == 0);
+	CHECK(read(ffd, buf, 7) == -1 && errno == ESPIPE);
+	struct pollfd p = { .fd = ffd, .events = POLLIN };
+	CHECK(poll(&p, 1, 0) == 0);
+	CHECK(destroy(fd, cmd.out_fault_id) == -1 && errno == EBUSY);
+	CHECK(close(ffd) == 0);
+	CHECK(destroy(fd, cmd.out_fault_id) == 0);
+	CHECK(close(fd) == 0);
+	return 0;
+}
+
+/*
+ * An access fd names the access in later calls; reads and writes through it reach this process's
+ * pages, which stay here (the daemon pins them where they are).
+ */
+static int access_rw(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	CHECK(fd >= 0);
+	uint32_t ioas = ioas_alloc(fd);
+	struct test_cmd dom = { .size = sizeof(dom), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &dom) == 0);
+	char *buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(buf, 'A', 8192);
+	struct iommu_ioas_map map = { .size = sizeof(map), .ioas_id = ioas, .user_va = (uintptr_t)buf, .length = 8192,
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.iova = MOCK_APERTURE_START };
+	CHECK(ioctl(fd, IOMMU_IOAS_MAP, &map) == 0);
+	struct test_cmd ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = ioas };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &ca) == 0);
+	int afd = ca.create_access.out_access_fd;
+	CHECK(afd > fd && (fcntl(afd, F_GETFD) & FD_CLOEXEC));
+	char out[16] = { 0 };
+	struct test_cmd rw = { .size = sizeof(rw), .op = TEST_OP_ACCESS_RW, .id = afd,
+		.access_rw = { .iova = MOCK_APERTURE_START + 4090, .length = 12, .uptr = (uintptr_t)out } };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &rw) == 0);
+	CHECK(memcmp(out, "AAAAAAAAAAAA", 12) == 0);
+	buf[4095] = 'B';
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &rw) == 0);
+	CHECK(out[5] == 'B');
+	memcpy(out, "hello, world", 12);
+	rw.access_rw.flags = 1; /* MOCK_ACCESS_RW_WRITE */
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &rw) == 0);
+	CHECK(memcmp(buf + 4090, "hello, world", 12) == 0);
+	/* An fd that is not an access fd of ours is EBADFD; so is a closed one. */
+	struct test_cmd dap = { .size = sizeof(dap), .op = TEST_OP_DESTROY_ACCESS_PAGES, .id = 0 };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &dap) == -1 && errno == EBADFD);
+	dap.id = fd;
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &dap) == -1 && errno == EBADFD);
+	CHECK(close(afd) == 0);
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &rw) == -1 && errno == EBADFD);
+	/* Unmapping the buffer while it is pinned: the device keeps what the page held. */
+	CHECK(munmap(buf, 8192) == 0);
+	CHECK(close(fd) == 0);
+	return 0;
+}
+
+/* Prints "ready" with an IOAS, a mock device and a pinned 1 MiB mapping, then waits to be killed. */
 static int hold(void)
 {
 	int fd = open("/dev/iommu", O_RDWR);
 	CHECK(fd >= 0);
 	uint32_t ioas = ioas_alloc(fd);
+	struct test_cmd dom = { .size = sizeof(dom), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &dom) == 0);
 	void *buf = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	uint64_t iova;
 	CHECK(map(fd, ioas, buf, 1 << 20, &iova) == 0);
@@ -135,6 +220,10 @@ int main(int argc, char **argv)
 		return share();
 	if (!strcmp(argv[1], "hold"))
 		return hold();
+	if (!strcmp(argv[1], "fault"))
+		return fault();
+	if (!strcmp(argv[1], "access"))
+		return access_rw();
 	fprintf(stderr, "unknown test %s\n", argv[1]);
 	return 2;
 }

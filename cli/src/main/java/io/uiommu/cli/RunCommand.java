@@ -3,7 +3,10 @@ package io.uiommu.cli;
 import io.uiommu.server.ShimLibrary;
 import io.uiommu.server.UiommuServer;
 import io.uiommu.uapi.DevIommu;
+import io.uiommu.platform.Platform;
+import io.uiommu.scenario.ScenarioException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -24,9 +27,8 @@ import java.util.concurrent.Callable;
         description = {"Run CMD with /dev/iommu served by uiommu (LD_PRELOAD shim, private daemon).",
                 "Exits with CMD's exit status."})
 final class RunCommand implements Callable<Integer> {
-    @Option(names = "--platform", paramLabel = "P",
-            description = "Machine to present (preset name or platform file); default: the selftest's mock IOMMU.")
-    String platform;
+    @Mixin
+    PlatformOption platformOption = new PlatformOption();
 
     @Option(names = "--record", paramLabel = "FILE",
             description = "Write the session as a scenario file that `uiommu replay` runs.")
@@ -47,8 +49,13 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        if (platform != null && !platform.equals("mock")) {
-            err.println("uiommu run: --platform " + platform + " is not wired yet; serving the mock IOMMU");
+        DevIommu dev;
+        try {
+            Platform platform = platformOption.load();
+            dev = platform == null ? new DevIommu() : new DevIommu(platform);
+        } catch (ScenarioException e) {
+            err.println("uiommu run: --platform " + e.getMessage());
+            return Main.USAGE;
         }
         Path shim;
         try {
@@ -60,8 +67,8 @@ final class RunCommand implements Callable<Integer> {
         Path dir = Files.createTempDirectory("uiommu-run",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         SessionRecorder recorder = record == null ? null
-                : new SessionRecorder(record, platform == null ? "mock" : platform);
-        try (UiommuServer server = UiommuServer.start(dir.resolve("sock"), new DevIommu())) {
+                : new SessionRecorder(record, platformOption.given() == null ? "mock" : platformOption.given());
+        try (UiommuServer server = UiommuServer.start(dir.resolve("sock"), dev)) {
             if (recorder != null) {
                 server.setCallListener(recorder);
             }

@@ -3,7 +3,10 @@ package io.uiommu.cli;
 import io.uiommu.server.ShimLibrary;
 import io.uiommu.server.UiommuServer;
 import io.uiommu.uapi.DevIommu;
+import io.uiommu.platform.Platform;
+import io.uiommu.scenario.ScenarioException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -24,9 +27,8 @@ final class ServeCommand implements Callable<Integer> {
             description = "Where to listen (mode 0600). Default: $XDG_RUNTIME_DIR/uiommu.sock, else /tmp/uiommu-UID/uiommu.sock.")
     Path socket;
 
-    @Option(names = "--platform", paramLabel = "P",
-            description = "Machine to present (preset name or platform file); default: the selftest's mock IOMMU.")
-    String platform;
+    @Mixin
+    PlatformOption platformOption = new PlatformOption();
 
     private final PrintStream out;
 
@@ -49,11 +51,16 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        if (platform != null && !platform.equals("mock")) {
-            out.println("uiommu serve: --platform " + platform + " is not wired yet; serving the mock IOMMU");
+        DevIommu dev;
+        try {
+            Platform platform = platformOption.load();
+            dev = platform == null ? new DevIommu() : new DevIommu(platform);
+        } catch (ScenarioException e) {
+            out.println("uiommu serve: --platform " + e.getMessage());
+            return Main.USAGE;
         }
         Path path = socket != null ? socket : defaultSocket();
-        UiommuServer server = UiommuServer.start(path, new DevIommu());
+        UiommuServer server = UiommuServer.start(path, dev);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

@@ -42,6 +42,8 @@ final class ClientConnection {
     private final MemorySegment control = arena.allocate(CONTROL_SIZE, 8);
     private final MemorySegment msghdr = arena.allocate(Native.MSGHDR_SIZE, 8);
     private boolean broken;
+    /** Guarded by this object's monitor (shutdown comes from another thread). */
+    private boolean fdClosed;
 
     /** A protocol violation: the connection is closed. */
     static final class ProtocolException extends Exception {
@@ -79,8 +81,14 @@ final class ClientConnection {
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "uiommu bug serving process " + pid, e);
         } finally {
+            // A dead process's fds closed with it: release its files first, so that only pages
+            // still pinned through files other processes hold need taking over.
+            server.registry().releaseHungUp();
             server.frames().gone(process.clientMemory());
-            Native.close(fd);
+            synchronized (this) {
+                fdClosed = true;
+                Native.close(fd);
+            }
             arena.close();
             server.connectionClosed(this);
         }
@@ -243,6 +251,7 @@ final class ClientConnection {
     private long ioctl() {
         // Read the request now: callbacks during the call (handing the client an fd) reuse its buffer.
         int clientFd = reqFd();
+        process.clientMemory().mapsGeneration = a(3);
         ServedFile f = fileOf(clientFd, ino());
         if (f == null) {
             return -Errno.EBADF.value();
@@ -387,7 +396,10 @@ final class ClientConnection {
     }
 
     /** Stops serving (daemon shutdown): the blocked receive returns end of stream. */
-    void shutdown() {
-        Native.shutdown(fd, 2);
+    synchronized void shutdown() {
+        // Only while the fd is still ours: a closed number may already name someone else's socket.
+        if (!fdClosed) {
+            Native.shutdown(fd, 2);
+        }
     }
 }

@@ -58,21 +58,19 @@ final class ClientFrames {
         if (!m.alive()) {
             throw new IommufdException(Errno.EFAULT, m + " has exited");
         }
-        ProcMaps maps = ProcMaps.of(m.pid);
-        if (maps == null) {
-            throw new IommufdException(Errno.EFAULT, m + " is gone");
-        }
         ProcMaps.Vma[] vmaOf = new ProcMaps.Vma[count];
-        ProcMaps.Vma v = null;
-        for (int k = 0; k < count; k++) {
-            long page = va + (long) k * PAGE;
-            if (v == null || !v.contains(page)) {
-                v = maps.find(page);
-                if (v == null || !v.pinnable() || !v.read() && !v.write() || writable && !v.write()) {
-                    throw new IommufdException(Errno.EFAULT, "cannot pin 0x" + Long.toHexString(page) + " of " + m);
-                }
+        // Mappings as last read, when nothing changed since; then once more from the kernel.
+        if (!checkPinnable(m.maps(false), va, count, writable, vmaOf)
+                || RemoteIo.current().readablePages(m.pid, va, count) != count) {
+            ProcMaps maps = m.maps(true);
+            if (maps == null) {
+                throw new IommufdException(Errno.EFAULT, m + " is gone");
             }
-            vmaOf[k] = v;
+            if (!checkPinnable(maps, va, count, writable, vmaOf)
+                    || RemoteIo.current().readablePages(m.pid, va, count) != count) {
+                throw new IommufdException(Errno.EFAULT, "cannot pin 0x" + Long.toHexString(va) + " + "
+                        + count + " pages of " + m);
+            }
         }
         synchronized (this) {
             for (int k = 0; k < count; k++) {
@@ -85,6 +83,25 @@ final class ClientFrames {
             }
             physical.pin(pfns, off, count);
         }
+    }
+
+    /** Whether every page is in a mapping pin_user_pages accepts (with write permission if asked). */
+    private static boolean checkPinnable(ProcMaps maps, long va, int count, boolean writable, ProcMaps.Vma[] vmaOf) {
+        if (maps == null) {
+            return false;
+        }
+        ProcMaps.Vma v = null;
+        for (int k = 0; k < count; k++) {
+            long page = va + (long) k * PAGE;
+            if (v == null || !v.contains(page)) {
+                v = maps.find(page);
+                if (v == null || !v.pinnable() || !v.read() && !v.write() || writable && !v.write()) {
+                    return false;
+                }
+            }
+            vmaOf[k] = v;
+        }
+        return true;
     }
 
     private ClientFrame newFrame(ClientMemory m, long page, ProcMaps.Vma vma) {

@@ -24,6 +24,13 @@ final class ClientMemory implements UserMemory {
     private final PageCounter pinnedVm = new PageCounter();
     private final PageCounter lockedVm = new PageCounter();
     private volatile boolean alive = true;
+    /**
+     * The shim's count of this process's mmap/munmap/mremap/mprotect calls, as its last request said;
+     * mappings read while it had the same value are still what the process has (see {@link #maps}).
+     */
+    volatile long mapsGeneration;
+    private ProcMaps cachedMaps;
+    private long cachedGeneration = -1;
     /** Pinned pages of this process by page address: one frame each, holding one reference. */
     final TreeMap<Long, ClientFrame> identity = new TreeMap<>();
     /** Frames moved here from a process that unmapped a page this one shares (they keep their identity). */
@@ -87,6 +94,16 @@ final class ClientMemory implements UserMemory {
     @Override
     public boolean alive() {
         return alive;
+    }
+
+    /** The process's mappings: the copy read at this generation, else /proc/PID/maps now; null if gone. */
+    synchronized ProcMaps maps(boolean fresh) {
+        long gen = mapsGeneration;
+        if (fresh || cachedMaps == null || cachedGeneration != gen) {
+            cachedMaps = ProcMaps.of(pid);
+            cachedGeneration = gen;
+        }
+        return cachedMaps;
     }
 
     void markGone() {

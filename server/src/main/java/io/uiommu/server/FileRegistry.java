@@ -53,29 +53,44 @@ final class FileRegistry implements AutoCloseable {
         return byIno.size();
     }
 
-    /** Releases the file if no client holds its other end any more; true if it is (now) released. */
+    /**
+     * Releases the file if no client holds its other end any more; true if it is released. When
+     * another thread is releasing it, waits until that release is complete (a close() must not
+     * return while the context still holds pins).
+     */
     boolean releaseIfHungUp(ServedFile f) {
-        if (f.released()) {
-            return true;
+        synchronized (f) {
+            if (f.released()) {
+                return true;
+            }
+            int ev = Native.pollNow(f.daemonFd, (short) 0);
+            if (ev >= 0 && (ev & (Native.POLLHUP | Native.POLLNVAL)) != 0) {
+                release(f);
+                return true;
+            }
+            return false;
         }
-        int ev = Native.pollNow(f.daemonFd, (short) 0);
-        if (ev >= 0 && (ev & (Native.POLLHUP | Native.POLLNVAL)) != 0) {
-            release(f);
-            return true;
+    }
+
+    /** Releases every file whose clients are all gone (a process died: its files go before its pages). */
+    void releaseHungUp() {
+        for (ServedFile f : byIno.values()) {
+            releaseIfHungUp(f);
         }
-        return false;
     }
 
     /** Drops the daemon's reference to the file (the kernel's last fput): once. */
     void release(ServedFile f) {
-        if (!f.markReleased()) {
-            return;
-        }
-        byIno.remove(f.ino, f);
-        try {
-            f.file.put();
-        } catch (RuntimeException e) {
-            LOG.log(Level.SEVERE, "uiommu bug releasing " + f.file.name(), e);
+        synchronized (f) {
+            if (!f.markReleased()) {
+                return;
+            }
+            byIno.remove(f.ino, f);
+            try {
+                f.file.put();
+            } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, "uiommu bug releasing " + f.file.name(), e);
+            }
         }
         synchronized (toClose) {
             toClose.add(f.daemonFd);

@@ -57,28 +57,49 @@ final class ProcMaps {
 
     static ProcMaps parse(String text) {
         List<Vma> out = new ArrayList<>();
-        for (String line : text.split("\n")) {
-            if (line.isEmpty()) {
-                continue;
+        int pos = 0;
+        int n = text.length();
+        while (pos < n) {
+            int eol = text.indexOf('\n', pos);
+            if (eol < 0) {
+                eol = n;
             }
-            // start-end perms offset major:minor inode [path]
-            String[] f = line.split("\\s+", 6);
-            if (f.length < 5) {
-                continue;
+            Vma v = parseLine(text, pos, eol);
+            if (v != null) {
+                out.add(v);
             }
-            int dash = f[0].indexOf('-');
-            long start = Long.parseUnsignedLong(f[0], 0, dash, 16);
-            long end = Long.parseUnsignedLong(f[0], dash + 1, f[0].length(), 16);
-            String perms = f[1];
-            long offset = Long.parseUnsignedLong(f[2], 16);
-            int colon = f[3].indexOf(':');
-            long dev = (Long.parseLong(f[3], 0, colon, 16) << 32) | Long.parseLong(f[3], colon + 1, f[3].length(), 16);
-            long inode = Long.parseLong(f[4]);
-            String path = f.length > 5 ? f[5].trim() : "";
-            out.add(new Vma(start, end, perms.charAt(0) == 'r', perms.charAt(1) == 'w', perms.charAt(3) == 's', dev, inode,
-                    offset, path));
+            pos = eol + 1;
         }
         return new ProcMaps(out);
+    }
+
+    /** One line: "start-end perms offset major:minor inode [path]"; null if malformed. */
+    private static Vma parseLine(String t, int pos, int eol) {
+        try {
+            int dash = t.indexOf('-', pos);
+            int sp1 = t.indexOf(' ', dash);
+            int sp2 = t.indexOf(' ', sp1 + 1);
+            int sp3 = t.indexOf(' ', sp2 + 1);
+            int colon = t.indexOf(':', sp3);
+            int sp4 = t.indexOf(' ', colon);
+            int sp5 = t.indexOf(' ', sp4 + 1);
+            if (dash < 0 || sp1 < 0 || sp2 < 0 || sp3 < 0 || colon < 0 || sp4 < 0 || sp4 > eol || sp2 - sp1 != 5) {
+                return null;
+            }
+            if (sp5 < 0 || sp5 > eol) {
+                sp5 = eol;
+            }
+            long start = Long.parseUnsignedLong(t, pos, dash, 16);
+            long end = Long.parseUnsignedLong(t, dash + 1, sp1, 16);
+            long offset = Long.parseUnsignedLong(t, sp2 + 1, sp3, 16);
+            long dev = (Long.parseLong(t, sp3 + 1, colon, 16) << 32) | Long.parseLong(t, colon + 1, sp4, 16);
+            long inode = Long.parseLong(t, sp4 + 1, sp5, 10);
+            String path = sp5 < eol ? t.substring(sp5, eol).strip() : "";
+            return new Vma(start, end, t.charAt(sp1 + 1) == 'r', t.charAt(sp1 + 2) == 'w', t.charAt(sp1 + 4) == 's', dev,
+                    inode, offset, path);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /** The mapping containing va, or null. */

@@ -21,7 +21,8 @@ final class Protocol {
     /**
      * ioctl(2): fd, ino, a0 = request, a1 = arg, a2 = how many bytes at arg follow the request (at
      * most {@link RemoteIo#WINDOW_MAX}, never past arg's page: the struct, read by the kernel as the
-     * shim sent it).
+     * shim sent it), a3 = the process's count of its own mmap/munmap/mremap/mprotect calls (mappings
+     * read while it stays the same are still current).
      */
     static final int OP_IOCTL = 2;
     /** read(2)/pread(2): fd, ino, a0 = buf, a1 = count, a2 = pos, a3 = 1 if pread. */
