@@ -52,9 +52,12 @@ final class SessionRecorder implements CallListener, AutoCloseable {
     private final Map<Integer, String> processOf = new HashMap<>();
     /** Per process: page ranges already mapped in the scenario, start -> end. */
     private final Map<String, TreeMap<Long, Long>> mapped = new HashMap<>();
-    /** Client fd numbers that have a scenario variable ("fd5"), per process. */
-    private final Map<String, Set<Integer>> knownFds = new HashMap<>();
-    private final Set<Integer> accessFds = new HashSet<>();
+    /** Per process: client fd number -> the scenario variable holding it ("fd5", "p2_fd5"). */
+    private final Map<String, Map<Integer, String>> fdVars = new HashMap<>();
+    /** Open file (its id from the daemon) -> a variable of one fd of it, to name dups the daemon never saw. */
+    private final Map<Long, String> fileVars = new HashMap<>();
+    private final Map<String, Long> varFile = new HashMap<>();
+    private final Set<String> accessFdVars = new HashSet<>();
     private String current = "main";
     private int processes;
     private final String platform;
@@ -63,7 +66,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         this.file = file;
         this.platform = platform;
         mapped.put("main", new TreeMap<>());
-        knownFds.put("main", new HashSet<>());
+        fdVars.put("main", new HashMap<>());
     }
 
     @Override
@@ -73,14 +76,15 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         switch (call.kind()) {
             case OPEN -> {
                 if (call.result() >= 0) {
-                    steps.add(new Step.Open(fdName((int) call.result())));
-                    knownFds.get(proc).add((int) call.result());
+                    String var = newFdVar(proc, (int) call.result(), call.fileId());
+                    steps.add(new Step.Open(var));
                 }
             }
             case CLOSE -> {
-                // A dup the daemon never saw has no variable; its close changes nothing a replay checks.
-                if (knownFds.get(proc).remove(call.fd())) {
-                    steps.add(new Step.Close(Value.variable(fdName(call.fd())), null));
+                String var = fdVars.get(proc).remove(call.fd());
+                if (var != null) {
+                    steps.add(new Step.Close(Value.variable(var), null));
+                    forgetFileVar(var);
                 }
             }
             case IOCTL -> ioctl(proc, call);
@@ -104,7 +108,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
             switchTo(parent);
             steps.add(new Step.Fork(name));
             mapped.put(name, new TreeMap<>(mapped.get(parent)));
-            knownFds.put(name, new HashSet<>(knownFds.get(parent)));
+            fdVars.put(name, new HashMap<>(fdVars.get(parent)));
         }
         processOf.put(pid, name);
         return name;
@@ -129,7 +133,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         Step.Ioctl step;
         String cmd = op != null ? op.name() : "0x" + Integer.toHexString(call.request());
         if (struct == null || before == null) {
-            step = new Step.Ioctl(fdValue(proc, call.fd()), cmd, null, Value.of(call.arg()), null, null, null, null);
+            step = new Step.Ioctl(fdValue(proc, call), cmd, null, Value.of(call.arg()), null, null, null, null);
         } else {
             Map<String, Arg> args = new LinkedHashMap<>();
             Map<String, List<Value>> arrays = new LinkedHashMap<>();
@@ -149,7 +153,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
             }
             arrays.forEach((name, items) -> args.put(name, new Arg.Inline(items)));
             String tail = tailHex(call, call.arg() + struct.size(), structEnd);
-            step = new Step.Ioctl(fdValue(proc, call.fd()), cmd, args, null, tail, null, null, null);
+            step = new Step.Ioctl(fdValue(proc, call), cmd, args, null, tail, null, null, null);
         }
         Expect expect = call.result() < 0 ? Expect.errno(Errno.of((int) -call.result())) : Expect.ret(call.result());
         Map<String, String> save = new LinkedHashMap<>();
@@ -160,11 +164,10 @@ final class SessionRecorder implements CallListener, AutoCloseable {
                     continue;
                 }
                 if (call.result() >= 0 && isFdOutput(op, f.getKey())) {
-                    int fd = (int) (long) f.getValue();
-                    save.put(f.getKey(), fdName(fd));
-                    knownFds.get(proc).add(fd);
+                    String var = newFdVar(proc, (int) (long) f.getValue(), 0);
+                    save.put(f.getKey(), var);
                     if (f.getKey().equals("create_access.out_access_fd")) {
-                        accessFds.add(fd);
+                        accessFdVars.add(var);
                     }
                 } else {
                     expect = expect.withField(f.getKey(), Value.of(f.getValue()));
@@ -178,7 +181,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
     private void readWrite(String proc, Call call) {
         mapTouched(proc, call, call.arg());
         Expect expect = call.result() < 0 ? Expect.errno(Errno.of((int) -call.result())) : Expect.ret(call.result());
-        Value fd = fdValue(proc, call.fd());
+        Value fd = fdValue(proc, call);
         Value addr = Value.of(call.arg());
         Value n = Value.of(call.count());
         steps.add(call.kind() == Kind.READ ? new Step.FdRead(fd, addr, n, expect) : new Step.FdWrite(fd, addr, n, expect));
@@ -310,9 +313,11 @@ final class SessionRecorder implements CallListener, AutoCloseable {
     }
 
     private Value argValue(Ioctl op, byte[] before, String field, long value) {
-        if (op == Ioctl.IOMMU_TEST_CMD && field.equals("id") && accessFds.contains((int) value)
-                && ACCESS_OPS.contains((int) read(before, 4, 4))) {
-            return Value.variable(fdName((int) value));
+        if (op == Ioctl.IOMMU_TEST_CMD && field.equals("id") && ACCESS_OPS.contains((int) read(before, 4, 4))) {
+            String var = fdVars.get(current).get((int) value);
+            if (var != null && accessFdVars.contains(var)) {
+                return Value.variable(var);
+            }
         }
         return Value.of(value);
     }
@@ -321,12 +326,48 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         return field.equals("out_fault_fd") || field.endsWith("out_access_fd") || field.equals("out_veventq_fd");
     }
 
-    private Value fdValue(String proc, int fd) {
-        return knownFds.get(proc).contains(fd) ? Value.variable(fdName(fd)) : Value.of(fd);
+    /** The variable of the call's fd; a dup the daemon never saw becomes a dup step of a known fd. */
+    private Value fdValue(String proc, Call call) {
+        Map<Integer, String> vars = fdVars.get(proc);
+        String var = vars.get(call.fd());
+        if (var == null && call.fileId() != 0 && fileVars.containsKey(call.fileId())) {
+            String of = fileVars.get(call.fileId());
+            var = newFdVar(proc, call.fd(), call.fileId());
+            steps.add(new Step.Dup(Value.variable(of), var));
+        }
+        if (var == null) {
+            return Value.of(call.fd());
+        }
+        if (call.fileId() != 0) {
+            fileVars.putIfAbsent(call.fileId(), var);
+            varFile.putIfAbsent(var, call.fileId());
+        }
+        return Value.variable(var);
     }
 
-    private static String fdName(int fd) {
-        return "fd" + fd;
+    /** A closed fd's variable no longer names its file; another live fd of the file may. */
+    private void forgetFileVar(String var) {
+        Long file = varFile.remove(var);
+        if (file == null || !var.equals(fileVars.get(file))) {
+            return;
+        }
+        fileVars.remove(file);
+        for (var e : varFile.entrySet()) {
+            if (e.getValue().equals(file)) {
+                fileVars.put(file, e.getKey());
+                return;
+            }
+        }
+    }
+
+    private String newFdVar(String proc, int fd, long fileId) {
+        String var = proc.equals("main") ? "fd" + fd : proc + "_fd" + fd;
+        fdVars.get(proc).put(fd, var);
+        if (fileId != 0) {
+            fileVars.putIfAbsent(fileId, var);
+            varFile.put(var, fileId);
+        }
+        return var;
     }
 
     private static long read(byte[] b, int off, int size) {

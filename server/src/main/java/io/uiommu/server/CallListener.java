@@ -26,9 +26,10 @@ public interface CallListener {
      * {@code arg} before and after (the length the kernel's struct has, null when the argument is
      * not a struct or could not be read); {@code fd} is the client's fd number, {@code result} the
      * return value or minus the errno. For read and write, {@code arg} is the buffer and {@code count}
-     * the byte count asked for.
+     * the byte count asked for. {@code fileId} names the open file (the same for every fd of it, in
+     * every process), 0 when unknown.
      */
-    record Call(Kind kind, int pid, int fd, String file, int request, long arg, long count, byte[] argBefore,
+    record Call(Kind kind, int pid, int fd, long fileId, String file, int request, long arg, long count, byte[] argBefore,
             byte[] argAfter, long result, long startNanos, java.util.List<Touch> touches) {
         public Call {
             touches = touches == null ? java.util.List.of() : java.util.List.copyOf(touches);

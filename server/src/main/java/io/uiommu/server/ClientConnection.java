@@ -224,9 +224,18 @@ final class ClientConnection {
         } catch (io.uiommu.iommufd.IommufdException e) {
             return -e.errno().value();
         }
-        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, "/dev/iommu", 0, 0, 0, null, null, fdNo, t0,
+        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, openedIno(fdNo), "/dev/iommu", 0, 0, 0, null, null, fdNo, t0,
                 null));
         return fdNo;
+    }
+
+    /** The inode of a file just opened, for the call listener (0 if it cannot be seen). */
+    private long openedIno(int fdNo) {
+        if (server.listener() == null) {
+            return 0;
+        }
+        ServedFile f = fds.resolve(fdNo);
+        return f == null ? 0 : f.ino;
     }
 
     /**
@@ -286,7 +295,7 @@ final class ClientConnection {
             ClientMemory.TOUCHES.remove();
         }
         byte[] after = before == null ? null : CallListener.argBytes(process.memory(), request, arg);
-        server.notifyCall(new CallListener.Call(CallListener.Kind.IOCTL, pid, clientFd, f.file.name(), request, arg, 0,
+        server.notifyCall(new CallListener.Call(CallListener.Kind.IOCTL, pid, clientFd, f.ino, f.file.name(), request, arg, 0,
                 before, after, r, t0, touches));
         return r;
     }
@@ -310,7 +319,7 @@ final class ClientConnection {
         } finally {
             ClientMemory.TOUCHES.remove();
         }
-        server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, clientFd,
+        server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, clientFd, f.ino,
                 file.name(), 0, buf, count, null, null, r, t0, touches));
         return r;
     }
@@ -322,7 +331,7 @@ final class ClientConnection {
         if (f != null) {
             server.registry().releaseIfHungUp(f);
         }
-        server.notifyCall(new CallListener.Call(CallListener.Kind.CLOSE, pid, reqFd(), f == null ? null : f.file.name(),
+        server.notifyCall(new CallListener.Call(CallListener.Kind.CLOSE, pid, reqFd(), ino(), f == null ? null : f.file.name(),
                 0, 0, 0, null, null, 0, 0, null));
         return 0;
     }
