@@ -11,6 +11,7 @@ import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.platform.IommuUnit;
 import io.uiommu.platform.PciDevice;
+import io.uiommu.pt.FrameTableAllocator;
 import io.uiommu.pt.PhysicalTables;
 
 import java.nio.ByteBuffer;
@@ -59,7 +60,7 @@ public final class AmdIommu implements IommuHardware {
     private final IommuUnit unit;
     private final PhysicalMemory memory;
     private final AmdViHardware hw;
-    private final FrameAllocator allocator;
+    private final FrameTableAllocator allocator;
     private final PhysicalTables tables;
     private final long devTable;
     private final long cmdBuf;
@@ -83,7 +84,7 @@ public final class AmdIommu implements IommuHardware {
         this.unit = unit;
         this.memory = memory;
         this.hw = new AmdViHardware(memory, auditor, AmdRegisters.efr(unit), AmdRegisters.efr2(unit));
-        this.allocator = new FrameAllocator(memory);
+        this.allocator = new FrameTableAllocator(memory);
         this.tables = new PhysicalTables(memory);
         long efr = hw.efr();
         if ((efr & AmdRegisters.EFR_GT_SUP) != 0) {
@@ -132,7 +133,7 @@ public final class AmdIommu implements IommuHardware {
         return tables;
     }
 
-    FrameAllocator allocator() {
+    FrameTableAllocator allocator() {
         return allocator;
     }
 

@@ -50,15 +50,16 @@ public final class AmdPagingDomain extends IommuDomain {
         this.nestParent = nestParent;
         if (kind == PageTable.V1) {
             levels = V1_START_MODE;
-            format = AmdV1Format.mode(levels);
+            format = DeviceTableEntry.hostTable(levels);
             apertureEnd = -1L;
         } else {
             levels = v2Levels;
-            format = AmdV2Format.levels(v2Levels);
+            format = DeviceTableEntry.guestTable(v2Levels);
             // Linux drops the top bit so the table works without sign extension on PASID 0 too.
             apertureEnd = (1L << (12 + 9 * v2Levels - 1)) - 1;
         }
-        pgsizeBitmap = kind == PageTable.V1 ? AmdV1Format.mode(6).pageSizeBitmap() : format.pageSizeBitmap();
+        // v1: every power of two from 4 KiB but 512 GiB (Linux AMD_IOMMU_PGSIZES); the table grows to hold them.
+        pgsizeBitmap = kind == PageTable.V1 ? DeviceTableEntry.hostTable(6).pageSizeBitmap() : format.pageSizeBitmap();
         root = format.allocateRoot(iommu.tables(), iommu.allocator());
     }
 
@@ -85,7 +86,7 @@ public final class AmdPagingDomain extends IommuDomain {
         synchronized (iommu) {
             long last = iova + pgsize * count - 1;
             if (kind == PageTable.V1) {
-                growTo(last);
+                growTo(last, pgsize);
             } else if (Long.compareUnsigned(last, apertureEnd) > 0) {
                 throw new IommufdException(Errno.EINVAL, "IOVA beyond the v2 table");
             }
@@ -105,22 +106,35 @@ public final class AmdPagingDomain extends IommuDomain {
         }
     }
 
-    /** Adds v1 levels until {@code lastIova} is inside the table (Linux increase_address_space). */
-    private void growTo(long lastIova) {
+    /**
+     * Adds v1 levels until {@code lastIova} is inside the table and a leaf of {@code pgsize} fits a
+     * level of it (Linux increase_address_space).
+     */
+    private void growTo(long lastIova, long pgsize) {
         int mode = levels;
         long newRoot = root;
-        while (mode < 6 && lastIova >>> (12 + 9 * mode) != 0) {
+        while (mode < 6 && (lastIova >>> (12 + 9 * mode) != 0
+                || (pgsize & DeviceTableEntry.hostTable(mode).pageSizeBitmap()) == 0)) {
             long top = iommu.allocator().allocate(4096);
-            iommu.tables().writeLong(top, AmdV1Format.pde(newRoot, mode));
+            iommu.tables().writeLong(top, pde(newRoot, mode));
             newRoot = top;
             mode++;
         }
         if (mode != levels) {
             root = newRoot;
             levels = mode;
-            format = AmdV1Format.mode(mode);
+            format = DeviceTableEntry.hostTable(mode);
             iommu.domainTopChanged(this);
         }
+    }
+
+    /**
+     * The entry a new top level holds for the old root (Linux PM_LEVEL_PDE): PR, IR, IW and
+     * NextLevel = the old root's level. The driver writes it itself: growing the top is not a
+     * format operation.
+     */
+    private static long pde(long table, int level) {
+        return table | 1L | 1L << 61 | 1L << 62 | (long) level << 9;
     }
 
     @Override

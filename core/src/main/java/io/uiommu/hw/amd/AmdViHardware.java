@@ -5,8 +5,10 @@ import io.uiommu.iommu.IommuDomain;
 import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.pt.AmdV1PageTable;
 import io.uiommu.pt.PageTableFormat;
 import io.uiommu.pt.PhysicalTables;
+import io.uiommu.pt.TableMemory;
 import io.uiommu.pt.Walk;
 
 /**
@@ -25,7 +27,6 @@ public final class AmdViHardware {
     private final PhysicalMemory memory;
     private final StaleTranslationAuditor auditor;
     private final PhysicalTables physical;
-    private final GuestPhysicalTables guestTables;
     private final long efr;
     private final long efr2;
 
@@ -50,6 +51,7 @@ public final class AmdViHardware {
     private final DteCache dteCache = new DteCache();
     private final AmdIotlb iotlb = new AmdIotlb();
     private final Walk walk = new Walk();
+    private final Walk gcr3Walk = new Walk();
     private final Walk dataWalk = new Walk();
 
     private long commandsExecuted;
@@ -59,7 +61,6 @@ public final class AmdViHardware {
         this.memory = memory;
         this.auditor = auditor;
         this.physical = new PhysicalTables(memory);
-        this.guestTables = new GuestPhysicalTables(memory, physical);
         this.efr = efr;
         this.efr2 = efr2;
         this.events = new EventLog(memory);
@@ -351,42 +352,48 @@ public final class AmdViHardware {
         long pageSize;
         int perm;
         if (!guest) {
-            ok = AmdV1Format.mode(mode).walk(DeviceTableEntry.root(q0), iova, fmtAccess, hostUpdates, physical, walk);
+            ok = DeviceTableEntry.hostTable(mode).walk(DeviceTableEntry.root(q0), iova, fmtAccess, hostUpdates,
+                    physical, walk);
             output = walk.outputAddress;
             pageSize = walk.pageSize;
             perm = walk.perm & dtePerm;
         } else {
-            PageTableFormat host = mode == 0 ? null : AmdV1Format.mode(mode);
-            guestTables.target(host, DeviceTableEntry.root(q0), dtePerm);
-            long cr3 = gcr3Entry(DeviceTableEntry.gcr3Root(q0, q1), DeviceTableEntry.glx(q0), effectivePasid);
-            if (cr3 < 0) {
-                boolean stage2 = walk.stage2;
-                pageFault(devid, effectivePasid, domainId, iova, write, true, 0, stage2 ? guestTables.faultLevel : 0,
-                        stage2, q1, out);
-                out.descriptorReads = walk.descriptorReads;
+            // Mode 0: guest tables at system-physical addresses; otherwise every table address is a
+            // GPA the host table translates (nesting).
+            AmdV1PageTable host = mode == 0 ? null : DeviceTableEntry.hostTable(mode);
+            TableMemory guestTables = host == null ? physical : dteCache.nested(s, physical);
+            if ((dtePerm & PageTableFormat.READ) == 0) {
+                // The DTE refuses the reads of the GCR3 and guest tables themselves.
+                pageFault(devid, effectivePasid, domainId, iova, write, true, 0, 0, true, q1, out);
                 return;
             }
-            ok = AmdV2Format.levels(DeviceTableEntry.guestLevels(q2)).walk(cr3, iova, fmtAccess, dteAllows,
+            // X86PageTable.walk resets its Walk: the GCR3 reads go on their own and are added after.
+            gcr3Walk.record = walk.record;
+            gcr3Walk.reset(iova);
+            long cr3 = gcr3Entry(DeviceTableEntry.gcr3Root(q0, q1), DeviceTableEntry.glx(q0), effectivePasid,
+                    guestTables, gcr3Walk);
+            if (cr3 < 0) {
+                pageFault(devid, effectivePasid, domainId, iova, write, true, faultFlags(gcr3Walk),
+                        gcr3Walk.stage2 ? gcr3Walk.level : 0, gcr3Walk.stage2, q1, out);
+                out.descriptorReads = gcr3Walk.descriptorReads;
+                return;
+            }
+            ok = DeviceTableEntry.guestTable(DeviceTableEntry.guestLevels(q2)).walk(cr3, iova, fmtAccess, dteAllows,
                     guestTables, walk);
+            addReads(walk, gcr3Walk);
             output = walk.outputAddress;
             pageSize = walk.pageSize;
             perm = walk.perm & dtePerm;
             if (ok && host != null) {
-                // The guest's output is a GPA: the data access goes through the host table too.
+                // The guest's output is a GPA: the data access goes through the host table too, with
+                // the DTE's HAD only when the DTE allows the access (a refused write dirties nothing).
                 dataWalk.record = walk.record;
-                dataWalk.reset(output);
                 boolean hostOk = host.walk(DeviceTableEntry.root(q0), output, fmtAccess, hostUpdates, physical,
                         dataWalk);
-                for (int i = 0; i < dataWalk.recorded; i++) {
-                    walk.read(dataWalk.recordedAddress[i], dataWalk.recordedValue[i]);
-                }
-                if (!walk.record) {
-                    walk.descriptorReads += dataWalk.descriptorReads;
-                }
+                addReads(walk, dataWalk);
                 if (!hostOk) {
-                    boolean present = dataWalk.fault == Walk.Fault.PERMISSION;
-                    pageFault(devid, effectivePasid, domainId, iova, write, true,
-                            present ? AmdEvent.FLAG_PR | AmdEvent.FLAG_PE : 0, dataWalk.level, true, q1, out);
+                    pageFault(devid, effectivePasid, domainId, iova, write, true, faultFlags(dataWalk),
+                            dataWalk.level, true, q1, out);
                     out.descriptorReads = walk.descriptorReads;
                     return;
                 }
@@ -397,9 +404,8 @@ public final class AmdViHardware {
         }
         out.descriptorReads = walk.descriptorReads;
         if (!ok) {
-            boolean present = walk.fault == Walk.Fault.PERMISSION;
-            pageFault(devid, guest ? effectivePasid : pasid, domainId, iova, write, guest,
-                    present ? AmdEvent.FLAG_PR | AmdEvent.FLAG_PE : 0, walk.level, walk.stage2, q1, out);
+            pageFault(devid, guest ? effectivePasid : pasid, domainId, iova, write, guest, faultFlags(walk),
+                    walk.level, walk.stage2, q1, out);
             return;
         }
         if (!dteAllows) {
@@ -423,28 +429,42 @@ public final class AmdViHardware {
 
     /**
      * Reads the GCR3 entry of {@code pasid} through a GCR3 table of {@code glx + 1} levels (9 PASID
-     * bits per level, 8-byte entries with valid bit 0); the guest CR3, or -1 when an entry is not
-     * valid, the PASID is too wide, or a table read faults in the host table.
+     * bits per level, 8-byte entries with valid bit 0) in {@code tables}, counting the reads on
+     * {@code w}; the guest CR3, or -1 when an entry is not valid, the PASID is too wide, or a table
+     * read faults in the host table ({@code w.stage2}, fault and host level set).
      */
-    private long gcr3Entry(long root, int glx, int pasid) {
+    private static long gcr3Entry(long root, int glx, int pasid, TableMemory tables, Walk w) {
         int levels = glx + 1;
         if (levels > 3 || pasid >>> (9 * levels) != 0) {
             return -1;
         }
         long table = root;
         for (int level = levels; level >= 1; level--) {
-            long pa = guestTables.tableAddress(table + (pasid >>> (9 * (level - 1)) & 511) * 8L, walk);
-            if (pa == GuestPhysicalTables.FAULT) {
+            long pa = tables.tableAddress(table + (pasid >>> (9 * (level - 1)) & 511) * 8L, w);
+            if (pa == TableMemory.FAULT) {
                 return -1;
             }
-            long entry = memory.readLong(pa);
-            walk.read(pa, entry);
+            long entry = tables.readLong(pa);
+            w.read(pa, entry);
             if ((entry & 1) == 0) {
                 return -1;
             }
             table = entry & 0x000f_ffff_ffff_f000L;
         }
         return table;
+    }
+
+    /** Adds the descriptor reads of {@code from} (a walk made for the same request) to {@code into}. */
+    private static void addReads(Walk into, Walk from) {
+        for (int i = 0; i < from.recorded; i++) {
+            into.read(from.recordedAddress[i], from.recordedValue[i]);
+        }
+        into.descriptorReads += from.descriptorReads - from.recorded;
+    }
+
+    /** IO_PAGE_FAULT flags of a failed walk: PR+PE for a permission fault, none for a missing entry. */
+    private static int faultFlags(Walk w) {
+        return w.fault == Walk.Fault.PERMISSION ? AmdEvent.FLAG_PR | AmdEvent.FLAG_PE : 0;
     }
 
     private int maxHostLevels() {

@@ -1,5 +1,8 @@
 package io.uiommu.hw.amd;
 
+import io.uiommu.pt.AmdV1PageTable;
+import io.uiommu.pt.X86PageTable;
+
 /**
  * The 256-bit Device Table Entry (spec 48882 section 2.2.2.2), four little-endian qwords at
  * DevTab base + DeviceID * 32: field masks and the encodings the driver writes and the hardware
@@ -102,4 +105,25 @@ public final class DeviceTableEntry {
 
     /** qword 0 of a blocking entry (Linux clear_dte_entry): valid, no translation, no access. */
     public static final long BLOCKED_Q0 = V | TV;
+
+    // Formats are stateless: one per configuration, shared by the driver and the hardware.
+    private static final AmdV1PageTable[] HOST_TABLES = new AmdV1PageTable[7];
+    private static final X86PageTable GUEST_4_LEVEL = new X86PageTable(4);
+    private static final X86PageTable GUEST_5_LEVEL = new X86PageTable(5);
+
+    static {
+        for (int mode = 1; mode <= 6; mode++) {
+            HOST_TABLES[mode] = new AmdV1PageTable(mode);
+        }
+    }
+
+    /** The v1 host page-table format of DTE Mode {@code mode} (1..6). */
+    static AmdV1PageTable hostTable(int mode) {
+        return HOST_TABLES[mode];
+    }
+
+    /** The x86-64 guest page-table format of {@code levels} (4 or 5; see {@link #guestLevels}). */
+    static X86PageTable guestTable(int levels) {
+        return levels == 5 ? GUEST_5_LEVEL : GUEST_4_LEVEL;
+    }
 }

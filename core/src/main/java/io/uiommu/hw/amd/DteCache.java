@@ -3,6 +3,8 @@ package io.uiommu.hw.amd;
 import io.uiommu.iommu.CacheFill;
 import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.pt.NestedTables;
+import io.uiommu.pt.TableMemory;
 
 /**
  * The device-table-entry cache: the hardware keeps DTEs it read until INVALIDATE_DEVTAB_ENTRY or
@@ -21,6 +23,7 @@ final class DteCache {
     final long[] q2 = new long[ENTRIES];
     final long[] q3 = new long[ENTRIES];
     private final CacheFill[] fill = new CacheFill[ENTRIES];
+    private final NestedTables[] nested = new NestedTables[ENTRIES];
     private long hits;
     private long misses;
 
@@ -48,6 +51,7 @@ final class DteCache {
         q2[s] = memory.readLong(entryAddress + 16);
         q3[s] = memory.readLong(entryAddress + 24);
         valid[s] = true;
+        nested[s] = null;
         if (auditor.enabled()) {
             CacheFill f = fill[s];
             if (f == null) {
@@ -61,6 +65,21 @@ final class DteCache {
             fill[s].begin(auditor);
         }
         return s;
+    }
+
+    /**
+     * Guest-physical memory as slot {@code s}'s DTE (Mode 1..6) sees it: through its v1 host table,
+     * with A/D updates when HAD is set. Made once per fill, so that walks do not allocate.
+     */
+    NestedTables nested(int s, TableMemory physical) {
+        NestedTables n = nested[s];
+        if (n == null) {
+            long q = q0[s];
+            n = new NestedTables(DeviceTableEntry.hostTable(DeviceTableEntry.mode(q)), DeviceTableEntry.root(q),
+                    physical, DeviceTableEntry.had(q) != 0);
+            nested[s] = n;
+        }
+        return n;
     }
 
     /** The words slot {@code s} was filled from (null when never audited). */

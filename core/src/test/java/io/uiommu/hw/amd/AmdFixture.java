@@ -9,6 +9,7 @@ import io.uiommu.platform.IommuUnit;
 import io.uiommu.platform.PciDevice;
 import io.uiommu.pt.PageTableFormat;
 import io.uiommu.pt.Walk;
+import io.uiommu.pt.X86PageTable;
 
 import java.util.List;
 import java.util.Map;
@@ -70,13 +71,19 @@ final class AmdFixture {
 
     /** Builds an x86-64 4-level table (the guest's or a process's) at physical addresses. */
     long x86Table(long... iovaPa) {
-        long root = AmdV2Format.FOUR_LEVEL.allocateRoot(iommu.tables(), iommu.allocator());
+        long root = X86_4_LEVEL.allocateRoot(iommu.tables(), iommu.allocator());
         for (int i = 0; i < iovaPa.length; i += 2) {
-            AmdV2Format.FOUR_LEVEL.map(root, iovaPa[i], iovaPa[i + 1], 4096, PageTableFormat.READ | PageTableFormat.WRITE,
+            X86_4_LEVEL.map(root, iovaPa[i], iovaPa[i + 1], 4096, PageTableFormat.READ | PageTableFormat.WRITE,
                     iommu.tables(), iommu.allocator());
         }
         return root;
     }
 
     static final int RW = IommuDomain.IOMMU_READ | IommuDomain.IOMMU_WRITE;
+    /** An x86-64 4-level table: guest and process tables the tests build. */
+    static final X86PageTable X86_4_LEVEL = new X86PageTable(4);
+    /** Address bits [51:12] of a v1 or x86-64 descriptor. */
+    static final long PTE_ADDRESS = 0x000f_ffff_ffff_f000L;
+    /** D (bit 6) of a v1 leaf. */
+    static final long V1_DIRTY = 1L << 6;
 }

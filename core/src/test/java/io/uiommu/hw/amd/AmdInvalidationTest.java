@@ -37,7 +37,7 @@ class AmdInvalidationTest {
         long pte = f.leafPte(d, 0x40_0000);
         long v = f.memory.readLong(pte);
         f.auditor.setStep("step: rewrite PTE");
-        f.memory.writeLong(pte, v & ~AmdV1Format.ADDR | newPa);
+        f.memory.writeLong(pte, v & ~AmdFixture.PTE_ADDRESS | newPa);
         f.auditor.setStep("step: DMA");
         Translation stale = f.read(dev, 0x40_0000);
         assertThat(stale.cacheHit).isTrue();
@@ -126,7 +126,7 @@ class AmdInvalidationTest {
         // The process's table changes; the "mm notifier" forgets to tell PASID 4.
         long pte = leafOf(cr3, 0x10_0000);
         f.auditor.setStep("process page table edit");
-        f.memory.writeLong(pte, f.memory.readLong(pte) & ~AmdV2Format.ADDR | b);
+        f.memory.writeLong(pte, f.memory.readLong(pte) & ~AmdFixture.PTE_ADDRESS | b);
         int domid = DeviceTableEntry.domainId(f.iommu.dte(gpu)[1]);
         long[] cmd = AmdCommand.invalidateIommuPages(domid, 3, true, 0x10_0000, 4096);
         f.iommu.queueRaw(cmd[0], cmd[1]);
@@ -141,11 +141,38 @@ class AmdInvalidationTest {
         assertThat(f.translate(gpu, 4, 0x10_0000, false).physAddr).isEqualTo(b);
     }
 
+    @Test
+    void gcr3EntryRewrittenWithoutInvalidationIsReported() {
+        AmdDevice gpu = f.device("gpu0", "02:00.0", 16);
+        AmdPagingDomain rid = (AmdPagingDomain) f.iommu.domainAllocUser(gpu, AmdIommu.IOMMU_HWPT_ALLOC_PASID, null,
+                null);
+        f.iommu.attachDev(rid, gpu);
+        long a = f.frame();
+        long cr3 = f.x86Table(0x10_0000, a);
+        AmdSvaDomain sva = f.iommu.domainAllocSva(gpu, cr3);
+        f.iommu.setDevPasid(sva, gpu, 3);
+        Translation first = f.translate(gpu, 3, 0x10_0000, false);
+        assertThat(first.physAddr).isEqualTo(a);
+        assertThat(first.descriptorReads).as("2 GCR3 levels + 4 guest levels").isEqualTo(6);
+        // The GCR3 entry of PASID 3 (second level) is pointed elsewhere without a command.
+        long level1 = f.memory.readLong(gpu.gcr3.root) & AmdFixture.PTE_ADDRESS;
+        long entry = level1 + 3 * 8;
+        f.auditor.setStep("GCR3 entry rewritten");
+        f.memory.writeLong(entry, f.x86Table(0x10_0000, f.frame()) | 1);
+        f.auditor.setStep("DMA");
+        assertThat(f.translate(gpu, 3, 0x10_0000, false).physAddr).as("IOTLB still serves it").isEqualTo(a);
+        assertThat(f.auditor.reports()).singleElement().satisfies(r -> {
+            assertThat(r.cache()).isEqualTo("IOTLB");
+            assertThat(r.descriptor()).as("the GCR3 read was recorded with the guest walk").isEqualTo(entry);
+            assertThat(r.changedAt()).isEqualTo("GCR3 entry rewritten");
+        });
+    }
+
     private long leafOf(long cr3, long va) {
         io.uiommu.pt.Walk w = new io.uiommu.pt.Walk();
         w.record = true;
         w.reset(va);
-        AmdV2Format.FOUR_LEVEL.walk(cr3, va, 0, false, f.iommu.tables(), w);
+        AmdFixture.X86_4_LEVEL.walk(cr3, va, 0, false, f.iommu.tables(), w);
         return w.recordedAddress[w.recorded - 1];
     }
 

@@ -63,6 +63,37 @@ class AmdTranslationTest {
     }
 
     @Test
+    void v1TableGrowsUntilALeafOfTheSizeFits() {
+        AmdDevice dev = f.device("nic0", "01:00.0", 0);
+        AmdPagingDomain d = f.v1(dev);
+        f.iommu.attachDev(d, dev);
+        // 256 TiB at 0 fits the IOVA bits of mode 4 but only a level-5 entry can hold the leaf.
+        d.map(0, 0, 1L << 48, AmdFixture.RW);
+        assertThat(d.levels()).isEqualTo(5);
+        Translation t = f.read(dev, 0x1234_5678L);
+        assertThat(t.physAddr).isEqualTo(0x1234_5678L);
+        assertThat(t.pageSize).isEqualTo(1L << 48);
+        assertThat(t.descriptorReads).isEqualTo(1);
+    }
+
+    @Test
+    void sizesBetweenLevelsAreNextLevel7Leaves() {
+        AmdDevice dev = f.device("nic0", "01:00.0", 0);
+        AmdPagingDomain d = f.v1(dev);
+        f.iommu.attachDev(d, dev);
+        long pa = 0x1_0000_0000L;
+        d.map(0x10_0000, pa, 0x1_0000, AmdFixture.RW);
+        Translation t = f.read(dev, 0x10_f008);
+        assertThat(t.physAddr).isEqualTo(pa + 0xf008);
+        assertThat(t.pageSize).isEqualTo(0x1_0000);
+        long pte = f.memory.readLong(f.leafPte(d, 0x10_f008));
+        assertThat(pte >>> 9 & 7).as("NextLevel 7").isEqualTo(7);
+        assertThat(pte & AmdFixture.PTE_ADDRESS).as("size run 0x7000 over the base").isEqualTo(pa | 0x7000);
+        assertThat(d.unmap(0x10_0000, 0x1_0000)).isEqualTo(0x1_0000);
+        assertThat(f.read(dev, 0x10_f008).faulted).isTrue();
+    }
+
+    @Test
     void hugeLeavesTranslateWithTheirSize() {
         AmdDevice dev = f.device("nic0", "01:00.0", 0);
         AmdPagingDomain d = f.v1(dev);
@@ -260,8 +291,16 @@ class AmdTranslationTest {
         Translation t = f.translate(dev, Translation.NO_PASID, gva + 0x44, true);
         assertThat(t.faulted).isFalse();
         assertThat(t.physAddr).isEqualTo(ram[9] + 0x44);
-        // GCR3 entry (1 + 3 host) + 4 guest levels (each 1 + 3 host) + final GPA (3 host) = 23
-        assertThat(t.descriptorReads).isEqualTo(23);
+        // GCR3 entry (1 + 3 host) + 4 guest levels (each 1 + 3 host) + final GPA (3 host) = 23, plus
+        // the guest's three table entries without A: setting it is a write to a GPA (3 host reads each).
+        assertThat(t.descriptorReads).isEqualTo(23 + 3 * 3);
+        assertThat(f.memory.readLong(ram[2] + (gva >>> 39 & 511) * 8) & 0x20).as("guest PML4E accessed").isNotZero();
+
+        // Once A is set, a walk (another page under the same tables) is reads only.
+        f.memory.writeLong(ram[5] + ((gva + 0x1000) >>> 12 & 511) * 8, 0xa000 | 0x67);
+        Translation t2 = f.translate(dev, Translation.NO_PASID, gva + 0x1000, false);
+        assertThat(t2.physAddr).isEqualTo(ram[10]);
+        assertThat(t2.descriptorReads).isEqualTo(23);
 
         // A guest table outside what the host maps is a stage-2 fault.
         f.memory.writeLong(ram[1] + 8, 0x0100_0000L | 1);
@@ -283,7 +322,7 @@ class AmdTranslationTest {
         Translation w = f.translate(dev, Translation.NO_PASID, 0x1000, true);
         assertThat(w.faulted).isTrue();
         long pte = f.memory.readLong(f.leafPte(d, 0x1000));
-        assertThat(pte & AmdV1Format.D).as("a refused write leaves no dirty bit").isZero();
+        assertThat(pte & AmdFixture.V1_DIRTY).as("a refused write leaves no dirty bit").isZero();
         assertThat(PageTableFormat.WRITE).isEqualTo(2);
     }
 }
