@@ -336,6 +336,20 @@ class SmmuTranslationTest {
     }
 
     @Test
+    void freeingADomainGivesItsTableFramesBack() {
+        SmmuMaster dev = f.device("nic0", 1, 0);
+        long before = f.smmu.tableBytes();
+        long frames = f.memory.framesInUse();
+        SmmuPagingDomain d = f.stage1(dev);
+        d.map(IOVA, f.frame(), 8 * 4096, IOMMU_READ | IOMMU_WRITE);
+        d.map(0x8000_0000L, 0x2_0000_0000L, 2L << 20, IOMMU_READ); // one 2 MiB block
+        assertThat(f.smmu.tableBytes()).isGreaterThan(before);
+        d.free();
+        assertThat(f.smmu.tableBytes()).isEqualTo(before);
+        assertThat(f.memory.framesInUse()).isEqualTo(frames);
+    }
+
+    @Test
     void domainAllocationRefusals() {
         SmmuMaster dev = f.device("nic0", 1, 0);
         assertErrno(() -> f.smmu.domainAllocUser(dev, 1 << 5, null, null), Errno.EOPNOTSUPP);
