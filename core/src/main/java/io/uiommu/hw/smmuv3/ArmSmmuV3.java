@@ -13,6 +13,8 @@ import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.platform.IommuUnit;
 import io.uiommu.platform.PciDevice;
+import io.uiommu.pt.ArmLpaeTable;
+import io.uiommu.pt.FrameTableAllocator;
 
 import java.util.BitSet;
 import java.util.LinkedHashMap;
@@ -48,7 +50,9 @@ public final class ArmSmmuV3 implements IommuHardware {
 
     private final IommuUnit unit;
     private final Smmu hw;
-    private final TableArena arena;
+    /** Stream and CD tables, queues and page tables: frames, contiguous and aligned (dma_alloc_coherent). */
+    private final FrameTableAllocator allocator;
+    private final PhysicalMemory memory;
     private final Map<String, SmmuMaster> masters = new LinkedHashMap<>();
     private final Map<Integer, long[]> strtabL2 = new java.util.HashMap<>();
     private final BitSet asids = new BitSet();
@@ -81,7 +85,8 @@ public final class ArmSmmuV3 implements IommuHardware {
     public ArmSmmuV3(IommuUnit unit, PhysicalMemory memory, StaleTranslationAuditor auditor) {
         this.unit = unit;
         this.hw = new Smmu(unit, memory, auditor);
-        this.arena = new TableArena(memory);
+        this.memory = memory;
+        this.allocator = new FrameTableAllocator(memory);
         int idr0 = (int) hw.readRegister(Smmu.IDR0);
         int idr1 = (int) hw.readRegister(Smmu.IDR1);
         int idr3 = (int) hw.readRegister(Smmu.IDR3);
@@ -102,15 +107,15 @@ public final class ArmSmmuV3 implements IommuHardware {
             throw new IllegalArgumentException("SMMUv3 " + unit.name() + ": IDR0 has neither S1P nor S2P");
         }
 
-        cmdq = arena.allocate((long) Command.BYTES << CMDQ_LOG2);
-        evtq = arena.allocate((long) Event.BYTES << EVTQ_LOG2);
-        syncWord = arena.allocate(64);
+        cmdq = allocator.allocate((long) Command.BYTES << CMDQ_LOG2);
+        evtq = allocator.allocate((long) Event.BYTES << EVTQ_LOG2);
+        syncWord = allocator.allocate(64);
         if (twoLevelStrtab) {
             int l1Entries = 1 << Math.max(sidBits - STRTAB_SPLIT, 0);
-            strtab = arena.allocate(Math.max(8L * l1Entries, 64));
+            strtab = allocator.allocate(Math.max(8L * l1Entries, 64));
             hw.writeRegister(Smmu.STRTAB_BASE_CFG, (long) Smmu.STRTAB_FMT_2LVL << 16 | STRTAB_SPLIT << 6 | sidBits);
         } else {
-            strtab = arena.allocate((long) Ste.BYTES << sidBits);
+            strtab = allocator.allocate((long) Ste.BYTES << sidBits);
             for (long sid = 0; sid < 1L << sidBits; sid++) {
                 memory.writeLong(strtab + sid * Ste.BYTES, Ste.V); // abort until a device says otherwise
             }
@@ -135,8 +140,12 @@ public final class ArmSmmuV3 implements IommuHardware {
         return hw;
     }
 
-    TableArena arena() {
-        return arena;
+    FrameTableAllocator allocator() {
+        return allocator;
+    }
+
+    PhysicalMemory memory() {
+        return memory;
     }
 
     @Override
@@ -171,9 +180,9 @@ public final class ArmSmmuV3 implements IommuHardware {
         return leaf == 0 ? -1 : leaf + (long) (ssid % 1024) * Cd.BYTES;
     }
 
-    /** Bytes the driver holds in its table arena (tables, queues). */
+    /** Bytes of frames the driver holds for tables and queues. */
     public long tableBytes() {
-        return arena.bytesInUse();
+        return allocator.bytesInUse();
     }
 
     /** Illegal commands the hardware refused (CERROR_ILL) and the driver skipped, as Linux logs them. */
@@ -200,11 +209,11 @@ public final class ArmSmmuV3 implements IommuHardware {
         }
         if (twoLevelStrtab) {
             strtabL2.computeIfAbsent(sid >>> STRTAB_SPLIT, l1 -> {
-                long l2 = arena.allocate((long) Ste.BYTES << STRTAB_SPLIT);
+                long l2 = allocator.allocate((long) Ste.BYTES << STRTAB_SPLIT);
                 for (int i = 0; i < 1 << STRTAB_SPLIT; i++) {
-                    arena.memory().writeLong(l2 + (long) i * Ste.BYTES, Ste.V);
+                    memory.writeLong(l2 + (long) i * Ste.BYTES, Ste.V);
                 }
-                arena.memory().writeLong(strtab + 8L * l1, l2 | (STRTAB_SPLIT + 1));
+                memory.writeLong(strtab + 8L * l1, l2 | (STRTAB_SPLIT + 1));
                 return new long[] {l2};
             });
         }
@@ -289,12 +298,27 @@ public final class ArmSmmuV3 implements IommuHardware {
         if (s2) {
             int vmid = allocate(vmids, vmidBits);
             int ias = oas;
-            Vmsav8Table f = Vmsav8Table.stage2(granuleShift, ias, Vmsav8Table.stage2Sl0(granuleShift, ias), oas, false);
+            ArmLpaeTable f = ArmLpaeTable.stage2(1 << granuleShift, ias, stage2StartLevel(granuleShift, ias), oas,
+                    false);
             return new SmmuPagingDomain(this, f, (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) != 0, false, 0, vmid);
         }
         int asid = allocate(asids, asidBits);
-        Vmsav8Table f = Vmsav8Table.stage1(granuleShift, S1_IAS, oas, dirty);
+        ArmLpaeTable f = ArmLpaeTable.stage1(1 << granuleShift, S1_IAS, oas, dirty);
         return new SmmuPagingDomain(this, f, false, dirty, asid, 0);
+    }
+
+    /**
+     * The start level of a stage-2 table of {@code ias} input bits, as io-pgtable-arm picks it: the
+     * level the input size needs, except that a level-0 table of at most 16 entries becomes up to 16
+     * concatenated level-1 tables.
+     */
+    private static int stage2StartLevel(int g, int ias) {
+        int b = g - 3;
+        int start = 4 - (ias - g + b - 1) / b;
+        if (start == 0 && ias - (g + 3 * b) <= 4) {
+            start = 1;
+        }
+        return start;
     }
 
     private static int allocate(BitSet used, int bits) {
@@ -397,15 +421,16 @@ public final class ArmSmmuV3 implements IommuHardware {
     }
 
     private long[] s2Ste(SmmuPagingDomain d, SmmuMaster m) {
-        Vmsav8Table f = d.format();
+        ArmLpaeTable f = d.format();
         int t0sz = 64 - f.inputAddressBits();
-        int sl0 = f.granuleShift() == 12 ? 2 - f.startLevel() : 3 - f.startLevel();
-        return Ste.stage2(d.vmid(), t0sz, sl0, f.granuleShift(), Ste.sizeEncoding(oas), d.root(), false,
+        int g = Integer.numberOfTrailingZeros(f.granuleBytes());
+        int sl0 = g == 12 ? 2 - f.startLevel() : 3 - f.startLevel();
+        return Ste.stage2(d.vmid(), t0sz, sl0, g, Ste.sizeEncoding(oas), d.root(), false,
                 m.pci().ats());
     }
 
     private long[] cdFor(SmmuPagingDomain d) {
-        return Cd.stage1(d.asid(), 64 - d.inputBits(), d.format().granuleShift(), Ste.sizeEncoding(oas), d.root(),
+        return Cd.stage1(d.asid(), 64 - d.inputBits(), Integer.numberOfTrailingZeros(d.format().granuleBytes()), Ste.sizeEncoding(oas), d.root(),
                 d.hasDirtyOps());
     }
 
@@ -463,12 +488,12 @@ public final class ArmSmmuV3 implements IommuHardware {
         int entries = 1 << m.ssidBits;
         if (!cd2l || entries <= 1024) {
             m.s1fmt = Ste.S1FMT_LINEAR;
-            m.cdTable = arena.allocate((long) Cd.BYTES * entries);
+            m.cdTable = allocator.allocate((long) Cd.BYTES * entries);
         } else {
             m.s1fmt = Ste.S1FMT_64K_L2;
             int l1 = (entries + 1023) / 1024;
             m.cdLeaves = new long[l1];
-            m.cdTable = arena.allocate(Math.max(8L * l1, 64));
+            m.cdTable = allocator.allocate(Math.max(8L * l1, 64));
         }
     }
 
@@ -479,9 +504,9 @@ public final class ArmSmmuV3 implements IommuHardware {
 
     /** arm_smmu_write_cd_entry: dwords 1..7 first, dword 0 (with V) last, then CFGI_CD. */
     private void writeCd(SmmuMaster m, int ssid, long[] cd) {
-        PhysicalMemory mem = arena.memory();
+        PhysicalMemory mem = memory;
         if (m.s1fmt == Ste.S1FMT_64K_L2 && m.cdLeaves[ssid / 1024] == 0) {
-            long leaf = arena.allocate((long) Cd.BYTES * 1024);
+            long leaf = allocator.allocate((long) Cd.BYTES * 1024);
             m.cdLeaves[ssid / 1024] = leaf;
             mem.writeLong(m.cdTable + 8L * (ssid / 1024), leaf | Cd.L1_V);
         }
@@ -495,16 +520,16 @@ public final class ArmSmmuV3 implements IommuHardware {
 
     private void clearCd(SmmuMaster m, int ssid) {
         long at = cdAddress(m, ssid);
-        if (at < 0 || arena.memory().readLong(at) == 0) {
+        if (at < 0 || memory.readLong(at) == 0) {
             return;
         }
-        arena.memory().writeLong(at, 0);
+        memory.writeLong(at, 0);
         issue(Command.cfgiCd(m.streamId(), ssid));
     }
 
     /** arm_smmu_write_ste: the other dwords first, dword 0 last, then CFGI_STE and CMD_SYNC. */
     private void writeSte(SmmuMaster m, long[] ste) {
-        PhysicalMemory mem = arena.memory();
+        PhysicalMemory mem = memory;
         long at = steAddress(m.streamId());
         for (int i = 1; i < Ste.DWORDS; i++) {
             mem.writeLong(at + 8L * i, ste[i]);
@@ -568,7 +593,7 @@ public final class ArmSmmuV3 implements IommuHardware {
     synchronized void issue(long[]... cmds) {
         int size = 1 << CMDQ_LOG2;
         int mask = (size << 1) - 1;
-        PhysicalMemory mem = arena.memory();
+        PhysicalMemory mem = memory;
         int at = 0;
         while (at <= cmds.length) {
             int cons = (int) hw.readRegister(Smmu.CMDQ_CONS) & mask;

@@ -6,6 +6,8 @@ import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.platform.IommuUnit;
+import io.uiommu.pt.ArmLpaeTable;
+import io.uiommu.pt.NestedTables;
 import io.uiommu.pt.PageTableFormat;
 import io.uiommu.pt.PhysicalTables;
 import io.uiommu.pt.TableMemory;
@@ -114,11 +116,6 @@ public final class Smmu {
     private static final class Scratch {
         final Walk s1 = new Walk();
         final Walk s2 = new Walk();
-        final Stage2Tables nested;
-
-        Scratch(PhysicalTables physical) {
-            nested = new Stage2Tables(physical);
-        }
     }
 
     public Smmu(IommuUnit unit, PhysicalMemory memory, StaleTranslationAuditor auditor) {
@@ -127,7 +124,7 @@ public final class Smmu {
         this.physical = new PhysicalTables(memory);
         this.auditor = auditor;
         this.id = new IdRegisters(unit);
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(physical));
+        this.scratch = ThreadLocal.withInitial(Scratch::new);
     }
 
     public IommuUnit unit() {
@@ -514,20 +511,20 @@ public final class Smmu {
         Walk s1 = sc.s1;
         s1.record = audit;
         s1.reset(iova);
-        TableMemory tables = physical;
-        if (ste.stage2()) {
-            tables = sc.nested.configure(ste.stage2Format(), ste.s2ttb(), ste.s2Update(), audit);
-        }
+        // nested: the guest's table addresses are IPAs, each read goes through the stage-2 walk first
+        TableMemory tables = ste.stage2() ? ste.nested() : physical;
         boolean ok = cd.format().walk(cd.ttb0(), iova, ptAccess, cd.update(), tables, s1);
         if (!ok) {
             out.descriptorReads = s1.descriptorReads;
+            // a stage-2 fault on a table read: the stage-2 walk NestedTables made started at the IPA
             faultFromWalk(out, s1.fault, s1.level, s1.stage2, s1.stage2 ? Event.CLASS_TT : Event.CLASS_IN, sid, ssid,
-                    iova, write, s1.stage2 ? ste.s2Record() : cd.record(), s1.stage2 ? sc.nested.faultIpa : 0);
+                    iova, write, s1.stage2 ? ste.s2Record() : cd.record(), s1.stage2 ? s1.stage2Walk().iova : 0);
             return;
         }
         long pa = s1.outputAddress;
         long size = s1.pageSize;
         int perm = s1.perm;
+        boolean cleanWritable = s1.cleanWritable;
         int reads = s1.descriptorReads;
         Walk s2 = null;
         if (ste.stage2()) {
@@ -543,12 +540,13 @@ public final class Smmu {
             reads += s2.descriptorReads;
             size = Math.min(size, s2.pageSize);
             perm &= s2.perm;
+            cleanWritable |= s2.cleanWritable;
             pa = s2.outputAddress;
         }
         out.physAddr = pa;
         out.pageSize = size;
         out.descriptorReads = reads;
-        fillTlb(generation, tag, iova, size, pa, perm, audit, s1, s2, ste, cd);
+        fillTlb(generation, tag, iova, size, pa, cachedPerm(perm, cleanWritable), audit, s1, s2, ste, cd);
     }
 
     private void translateStage2(StreamConfig ste, int sid, long ipa, int ptAccess, boolean write, boolean audit,
@@ -570,7 +568,16 @@ public final class Smmu {
         out.physAddr = s2.outputAddress;
         out.pageSize = s2.pageSize;
         out.descriptorReads = s2.descriptorReads;
-        fillTlb(generation, tag, ipa, s2.pageSize, s2.outputAddress, s2.perm, audit, null, s2, ste, null);
+        fillTlb(generation, tag, ipa, s2.pageSize, s2.outputAddress, cachedPerm(s2.perm, s2.cleanWritable), audit,
+                null, s2, ste, null);
+    }
+
+    /**
+     * The permissions a TLB entry may grant. A writable-clean DBM leaf (HTTU) is cached without
+     * write permission: a later write misses and walks again, so the walk marks the leaf dirty.
+     */
+    private static int cachedPerm(int perm, boolean cleanWritable) {
+        return cleanWritable ? perm & ~PageTableFormat.WRITE : perm;
     }
 
     private synchronized void fillTlb(long generation, long tag, long iova, long size, long pa, int perm,
@@ -697,7 +704,7 @@ public final class Smmu {
             event(out, Event.C_BAD_STE, sid, ssid, iova, write, false, 0, 0);
             return null;
         }
-        Vmsav8Table s2format = null;
+        ArmLpaeTable s2format = null;
         int vmid = 0;
         boolean s2update = false;
         boolean s2record = false;
@@ -710,11 +717,13 @@ public final class Smmu {
                 return null;
             }
             s2update = id.httu() >= IdRegisters.IDR0_HTTU_ACCESS_DIRTY && (w[2] & Ste.S2HD) != 0;
-            s2format = Vmsav8Table.stage2(g, 64 - Ste.s2t0sz(w[2]), Ste.s2sl0(w[2]), ps, s2update);
-            if (s2format == null) {
+            int ias = 64 - Ste.s2t0sz(w[2]);
+            int start = ArmLpaeTable.stage2StartLevel(1 << g, Ste.s2sl0(w[2]));
+            if (start < 0 || !ArmLpaeTable.validStage2(1 << g, ias, start)) {
                 event(out, Event.C_BAD_STE, sid, ssid, iova, write, false, 0, 0);
                 return null;
             }
+            s2format = ArmLpaeTable.stage2(1 << g, ias, start, formatOutputBits(ps), s2update);
             s2record = (w[2] & Ste.S2R) != 0;
         } else if (s1 && id.s2p()) {
             vmid = Ste.s2vmid(w[2]); // stage-1-only entries are tagged with S2VMID too
@@ -724,8 +733,10 @@ public final class Smmu {
             out.fault(0, "STE_ABORT", 0, false);
             return null;
         }
+        long s2ttb = w[3] & Ste.S2TTB_MASK;
+        NestedTables nested = config == Ste.CONFIG_NESTED ? new NestedTables(s2format, s2ttb, physical, s2update) : null;
         StreamConfig ste = new StreamConfig(sid, config, s1fmt, s1cdmax, w[0] & Ste.S1CTXPTR_MASK, Ste.s1dss(w[1]),
-                s2format, w[3] & Ste.S2TTB_MASK, vmid, s2update, s2record, fill, label);
+                s2format, s2ttb, nested, vmid, s2update, s2record, fill, label);
         synchronized (this) {
             if (generation == configGeneration) {
                 configs.put(ste);
@@ -738,8 +749,7 @@ public final class Smmu {
             boolean audit, Translation out) {
         long generation = configGeneration;
         Scratch sc = scratch.get();
-        Stage2Tables viaS2 = ste.stage2() ? sc.nested.configure(ste.stage2Format(), ste.s2ttb(), ste.s2Update(), false)
-                : null;
+        NestedTables viaS2 = ste.stage2() ? ste.nested() : null;
         Walk w2 = sc.s2;
         long ptr = ste.s1ContextPtr();
         long l1Addr = -1;
@@ -782,8 +792,9 @@ public final class Smmu {
         int asid = Cd.asid(dw0);
         int ips = Math.min(Ste.sizeBits(Cd.ips(dw0)), id.oasBits());
         boolean update = id.httu() >= IdRegisters.IDR0_HTTU_ACCESS_DIRTY && (dw0 & Cd.HD) != 0;
-        Vmsav8Table format = g < 0 || !id.granule(g) ? null
-                : Vmsav8Table.stage1(g, 64 - Cd.t0sz(dw0), ips, update);
+        int ias = 64 - Cd.t0sz(dw0);
+        ArmLpaeTable format = g < 0 || !id.granule(g) || ias <= g || ias > 48 ? null
+                : ArmLpaeTable.stage1(1 << g, ias, formatOutputBits(ips), update);
         if ((dw0 & Cd.V) == 0 || (dw0 & Cd.AA64) == 0 || format == null || !id.asid16() && asid > 0xff) {
             event(out, Event.C_BAD_CD, sid, ssid, iova, write, false, 0, 0);
             return null;
@@ -798,8 +809,16 @@ public final class Smmu {
         return cd;
     }
 
+    /**
+     * The output size a table format is built with: the configured size, at most 48 bits (no
+     * 52-bit LPA descriptors are modelled; bits above 47 are not output address bits then).
+     */
+    private static int formatOutputBits(int bits) {
+        return Math.min(bits, 48);
+    }
+
     /** The physical address of a CD-table word: through stage 2 when nested (a fault is CLASS = CD). */
-    private long cdFetchAddress(Stage2Tables viaS2, long ipa, Walk w2, StreamConfig ste, int sid, int ssid, long iova,
+    private long cdFetchAddress(NestedTables viaS2, long ipa, Walk w2, StreamConfig ste, int sid, int ssid, long iova,
             boolean write, Translation out) {
         if (viaS2 == null) {
             if (ipa + 8 > 1L << id.oasBits()) {

@@ -4,6 +4,7 @@ import io.uiommu.iommu.DirtyBitmap;
 import io.uiommu.iommu.IommuDomain;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdException;
+import io.uiommu.pt.ArmLpaeTable;
 import io.uiommu.pt.PageTableFormat;
 import io.uiommu.pt.PhysicalTables;
 import io.uiommu.pt.Walk;
@@ -18,7 +19,7 @@ import io.uiommu.pt.Walk;
  */
 public final class SmmuPagingDomain extends IommuDomain {
     private final ArmSmmuV3 smmu;
-    private final Vmsav8Table format;
+    private final ArmLpaeTable format;
     private final PhysicalTables tables;
     private final long root;
     private final boolean stage2;
@@ -28,20 +29,22 @@ public final class SmmuPagingDomain extends IommuDomain {
     private final int vmid;
     private final int inputBits;
     private boolean dirtyTracking;
+    /** Scratch for unmap's look at what it removes (map/unmap are serialized). */
+    private final Walk unmapWalk = new Walk();
     private boolean freed;
 
-    SmmuPagingDomain(ArmSmmuV3 smmu, Vmsav8Table format, boolean nestParent, boolean dirtyOps, int asid, int vmid) {
+    SmmuPagingDomain(ArmSmmuV3 smmu, ArmLpaeTable format, boolean nestParent, boolean dirtyOps, int asid, int vmid) {
         super(Type.PAGING, smmu);
         this.smmu = smmu;
         this.format = format;
-        this.tables = new PhysicalTables(smmu.arena().memory());
+        this.tables = new PhysicalTables(smmu.memory());
         this.stage2 = format.isStage2();
         this.nestParent = nestParent;
         this.dirtyOps = dirtyOps;
         this.asid = asid;
         this.vmid = vmid;
         this.inputBits = format.inputAddressBits();
-        this.root = format.allocateRoot(tables, smmu.arena());
+        this.root = format.allocateRoot(tables, smmu.allocator());
         this.pgsizeBitmap = format.pageSizeBitmap();
         this.apertureStart = 0;
         this.apertureEnd = (1L << inputBits) - 1;
@@ -70,7 +73,7 @@ public final class SmmuPagingDomain extends IommuDomain {
         return root;
     }
 
-    Vmsav8Table format() {
+    ArmLpaeTable format() {
         return format;
     }
 
@@ -85,7 +88,7 @@ public final class SmmuPagingDomain extends IommuDomain {
         long done = 0;
         try {
             for (; done < count; done++) {
-                format.map(root, iova + done * pgsize, paddr + done * pgsize, pgsize, perm, tables, smmu.arena());
+                format.map(root, iova + done * pgsize, paddr + done * pgsize, pgsize, perm, tables, smmu.allocator());
             }
         } catch (IllegalStateException e) {
             if (done > 0) {
@@ -98,17 +101,34 @@ public final class SmmuPagingDomain extends IommuDomain {
     @Override
     protected long unmapPages(long iova, long pgsize, long count) {
         long unmapped = 0;
+        long granule = pgsize;
+        long minPage = Long.lowestOneBit(pgsizeBitmap);
         for (long k = 0; k < count; k++) {
-            long n = format.unmap(root, iova + k * pgsize, pgsize, tables, smmu.arena());
+            long at = iova + k * pgsize;
+            if (pgsize > minPage && granule != minPage && coversTable(at, pgsize)) {
+                // the unmap frees a table of smaller leaves: invalidate by those (io_pgtable_tlb_flush_walk)
+                granule = minPage;
+            }
+            long n = format.unmap(root, at, pgsize, tables, smmu.allocator());
             if (n == 0) {
                 break;
             }
             unmapped += n;
         }
         if (unmapped != 0) {
-            smmu.invalidateRange(this, iova, unmapped, pgsize);
+            smmu.invalidateRange(this, iova, unmapped, granule);
         }
         return unmapped;
+    }
+
+    /** Whether a table (not one leaf of {@code pgsize}) sits where a {@code pgsize} leaf at {@code iova} would. */
+    private boolean coversTable(long iova, long pgsize) {
+        Walk w = unmapWalk;
+        format.walk(root, iova, 0, false, tables, w);
+        int g = Integer.numberOfTrailingZeros(format.granuleBytes());
+        int pgsizeLevel = 3 - (Long.numberOfTrailingZeros(pgsize) - g) / (g - 3);
+        // a leaf, or the fault of an empty slot, below the pgsize level means a table there
+        return w.level > pgsizeLevel;
     }
 
     @Override
@@ -161,6 +181,6 @@ public final class SmmuPagingDomain extends IommuDomain {
         }
         freed = true;
         smmu.freeDomain(this);
-        format.free(root, tables, smmu.arena());
+        format.free(root, tables, smmu.allocator());
     }
 }

@@ -54,7 +54,7 @@ final class SmmuFixture {
         return (SmmuMaster) smmu.addDevice(new PciDevice(name, "00:01.0", sid, "smmu0", pasidBits, true, false));
     }
 
-    /** A fresh 4 KiB frame of "device memory" (below the allocator's range, never a table). */
+    /** A fresh 4 KiB frame of "device memory" (below the frames tables are allocated from, never a table). */
     long frame() {
         long pa = nextFrame;
         nextFrame += PhysicalMemory.PAGE_SIZE;
@@ -93,10 +93,13 @@ final class SmmuFixture {
         return w.recordedAddress[w.recorded - 1];
     }
 
+    /** Output address bits [47:12] of a VMSAv8-64 4K descriptor. */
+    static final long OA_MASK = 0x0000_FFFF_FFFF_F000L;
+
     /** Rewrites the output address of a leaf, keeping its attributes (a software change without TLBI). */
     void retarget(long leafPa, long newPa) {
         long pte = memory.readLong(leafPa);
-        memory.writeLong(leafPa, (pte & ~Vmsav8Table.OA_MASK) | (newPa & Vmsav8Table.OA_MASK));
+        memory.writeLong(leafPa, (pte & ~OA_MASK) | (newPa & OA_MASK));
     }
 
     /** Event records between the queue's CONS and PROD, consumed (CONS moved), as dword quadruples. */
@@ -140,9 +143,10 @@ final class SmmuFixture {
             return pa + ipa;
         }
 
+        /** The guest's own view: descriptor addresses stay IPAs, which the accessors below translate. */
         @Override
         public long tableAddress(long addr, Walk walk) {
-            return toPa(addr);
+            return addr;
         }
 
         @Override

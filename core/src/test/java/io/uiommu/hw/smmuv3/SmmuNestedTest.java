@@ -4,6 +4,10 @@ import io.uiommu.iommu.IommuDevice;
 import io.uiommu.iommu.Translation;
 import io.uiommu.iommu.VirtualDevices;
 import io.uiommu.iommufd.Errno;
+import io.uiommu.pt.ArmLpaeTable;
+import io.uiommu.pt.NestedTables;
+import io.uiommu.pt.PageTableFormat;
+import io.uiommu.pt.PhysicalTables;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +35,7 @@ class SmmuNestedTest {
     SmmuMaster dev;
     SmmuPagingDomain s2;
     SmmuFixture.GuestRam ram;
-    Vmsav8Table guestFormat = Vmsav8Table.stage1(12, 48, 48, false);
+    ArmLpaeTable guestFormat = ArmLpaeTable.stage1(4096, 48, 48, false);
     long guestRoot;
     ArmVsmmu vsmmu;
     boolean vdevPresent = true;
@@ -43,7 +47,7 @@ class SmmuNestedTest {
         s2.map(0, GUEST_RAM_PA, GUEST_RAM, IOMMU_READ | IOMMU_WRITE); // 256 4K leaves (less than 2 MiB)
         ram = new SmmuFixture.GuestRam(f.memory, GUEST_RAM_PA, GUEST_RAM, 0x10000);
         guestRoot = guestFormat.allocateRoot(ram, ram);
-        guestFormat.map(guestRoot, IOVA, DATA_IPA, 4096, Vmsav8Table.READ | Vmsav8Table.WRITE, ram, ram);
+        guestFormat.map(guestRoot, IOVA, DATA_IPA, 4096, PageTableFormat.READ | PageTableFormat.WRITE, ram, ram);
         writeGuestCd(0, GUEST_ASID, guestRoot);
         vsmmu = (ArmVsmmu) f.smmu.viommuInit(dev, 1, s2, null, new VirtualDevices() {
             @Override
@@ -99,11 +103,10 @@ class SmmuNestedTest {
         // the guest retargets its leaf to another IPA without telling anyone
         io.uiommu.pt.Walk w = new io.uiommu.pt.Walk();
         w.record = true;
-        Stage2Tables hardwareView = new Stage2Tables(new io.uiommu.pt.PhysicalTables(f.memory))
-                .configure(s2.format(), s2.root(), false, false);
+        NestedTables hardwareView = new NestedTables(s2.format(), s2.root(), new PhysicalTables(f.memory), false);
         assertThat(guestFormat.walk(guestRoot, IOVA, 0, false, hardwareView, w)).isTrue();
         long leafPa = w.recordedAddress[w.recorded - 1];
-        f.retarget(leafPa, (f.memory.readLong(leafPa) & Vmsav8Table.OA_MASK) + 0x1000);
+        f.retarget(leafPa, (f.memory.readLong(leafPa) & SmmuFixture.OA_MASK) + 0x1000);
         assertThat(f.read(dev, IOVA).physAddr).isEqualTo(GUEST_RAM_PA + DATA_IPA);
         assertThat(f.auditor.reports()).hasSize(1);
         assertThat(f.auditor.reports().getFirst().entry()).contains("VMID " + s2.vmid() + " ASID " + GUEST_ASID);
@@ -119,7 +122,7 @@ class SmmuNestedTest {
     void stage2FaultsNameWhatTheWalkWasFor() {
         f.attach(dev, vste(Ste.CONFIG_S1_TRANS, CD_TABLE_IPA, 0));
         // output IPA outside guest RAM: stage-2 fault, CLASS = IN
-        guestFormat.map(guestRoot, IOVA + 0x1000, 0x20_0000, 4096, Vmsav8Table.READ, ram, ram);
+        guestFormat.map(guestRoot, IOVA + 0x1000, 0x20_0000, 4096, PageTableFormat.READ, ram, ram);
         Translation in = f.read(dev, IOVA + 0x1000);
         assertThat(in.faultName).isEqualTo("F_TRANSLATION");
         assertThat(in.faultStage2).isTrue();

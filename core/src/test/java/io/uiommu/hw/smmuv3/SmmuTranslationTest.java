@@ -7,6 +7,7 @@ import io.uiommu.iommufd.IommufdException;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Map;
 
 import static io.uiommu.iommu.IommuDomain.IOMMU_READ;
 import static io.uiommu.iommu.IommuDomain.IOMMU_WRITE;
@@ -291,6 +292,61 @@ class SmmuTranslationTest {
         dirty.clear();
         d.readAndClearDirty(IOVA, 4 * 4096, false, (iova, len) -> dirty.add(iova));
         assertThat(dirty).containsExactly(IOVA + 2 * 4096);
+    }
+
+    @Test
+    void readOfAWritableCleanPageDoesNotLetALaterWriteSkipTheDirtyUpdate() {
+        SmmuMaster dev = f.device("nic0", 1, 0);
+        SmmuPagingDomain d = (SmmuPagingDomain) f.smmu.domainAllocUser(dev, ArmSmmuV3.IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+                null, null);
+        d.map(IOVA, f.frame(), 4096, IOMMU_READ | IOMMU_WRITE);
+        f.attach(dev, d);
+        d.setDirtyTracking(true);
+        List<Long> dirty = new java.util.ArrayList<>();
+        d.readAndClearDirty(IOVA, 4096, false, (iova, len) -> dirty.add(iova)); // now writable-clean
+        dirty.clear();
+
+        assertThat(f.read(dev, IOVA).faulted).isFalse();
+        assertThat(f.read(dev, IOVA + 8).cacheHit).as("reads hit the entry the read filled").isTrue();
+        Translation write = f.translate(dev, Translation.NO_PASID, IOVA + 16, true);
+        assertThat(write.faulted).isFalse();
+        assertThat(write.cacheHit).as("the entry was cached without write permission").isFalse();
+        d.readAndClearDirty(IOVA, 4096, true, (iova, len) -> dirty.add(iova));
+        assertThat(dirty).as("the write's walk set the dirty state").containsExactly(IOVA);
+        assertThat(f.translate(dev, Translation.NO_PASID, IOVA + 24, true).cacheHit)
+                .as("a dirty leaf is cached writable").isTrue();
+    }
+
+    @Test
+    void unmapFreeingATableOfSmallLeavesInvalidatesEachOfThemWithoutRil() {
+        SmmuFixture noRil = new SmmuFixture(SmmuFixture.unit(Map.of("IDR3", 0L)));
+        SmmuMaster dev = noRil.device("nic0", 1, 0);
+        SmmuPagingDomain d = noRil.stage1(dev);
+        long base = 0x4000_0000L;
+        for (int i = 0; i < 512; i++) {
+            d.map(base + i * 4096L, noRil.frame(), 4096, IOMMU_READ); // 4K leaves: frames are not 2M-contiguous
+        }
+        noRil.attach(dev, d);
+        assertThat(noRil.read(dev, base + 5 * 4096).faulted).isFalse();
+        assertThat(noRil.read(dev, base + 5 * 4096).cacheHit).isTrue();
+        assertThat(d.unmap(base, 2L << 20)).as("one 2 MiB unmap_pages frees the level-3 table").isEqualTo(2L << 20);
+        Translation t = noRil.read(dev, base + 5 * 4096);
+        assertThat(t.cacheHit).as("TLBI by 4K granule, not one per 2 MiB").isFalse();
+        assertThat(t.faulted).isTrue();
+    }
+
+    @Test
+    void freeingADomainGivesItsTableFramesBack() {
+        SmmuMaster dev = f.device("nic0", 1, 0);
+        long before = f.smmu.tableBytes();
+        long frames = f.memory.framesInUse();
+        SmmuPagingDomain d = f.stage1(dev);
+        d.map(IOVA, f.frame(), 8 * 4096, IOMMU_READ | IOMMU_WRITE);
+        d.map(0x8000_0000L, 0x2_0000_0000L, 2L << 20, IOMMU_READ); // one 2 MiB block
+        assertThat(f.smmu.tableBytes()).isGreaterThan(before);
+        d.free();
+        assertThat(f.smmu.tableBytes()).isEqualTo(before);
+        assertThat(f.memory.framesInUse()).isEqualTo(frames);
     }
 
     @Test

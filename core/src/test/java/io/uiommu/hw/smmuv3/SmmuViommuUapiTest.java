@@ -6,6 +6,9 @@ import io.uiommu.iommu.Translation;
 import io.uiommu.iommufd.Device;
 import io.uiommu.iommufd.IommufdContext;
 import io.uiommu.platform.PciDevice;
+import io.uiommu.pt.ArmLpaeTable;
+import io.uiommu.pt.NestedTables;
+import io.uiommu.pt.PageTableFormat;
 import io.uiommu.pt.TableAllocator;
 import io.uiommu.pt.TableMemory;
 import io.uiommu.pt.Walk;
@@ -182,9 +185,9 @@ class SmmuViommuUapiTest {
     /** The guest builds a CD (ASID 7) and a 4-level stage-1 table mapping GUEST_IOVA → DATA_IPA. */
     long buildGuestTables() {
         GuestTables g = new GuestTables();
-        Vmsav8Table f = Vmsav8Table.stage1(12, 48, 48, false);
+        ArmLpaeTable f = ArmLpaeTable.stage1(4096, 48, 48, false);
         long root = f.allocateRoot(g, g);
-        f.map(root, GUEST_IOVA, DATA_IPA, 4096, Vmsav8Table.READ | Vmsav8Table.WRITE, g, g);
+        f.map(root, GUEST_IOVA, DATA_IPA, 4096, PageTableFormat.READ | PageTableFormat.WRITE, g, g);
         long[] cd = Cd.stage1(7, 16, 12, 5, root, false);
         for (int i = 0; i < 8; i++) {
             g.writeLong(CD_IPA + 8L * i, cd[i]);
@@ -308,12 +311,12 @@ class SmmuViommuUapiTest {
         // the guest points its leaf at the next page; the TLB still has the old one
         Walk w = new Walk();
         w.record = true;
-        Stage2Tables view = new Stage2Tables(new io.uiommu.pt.PhysicalTables(machine.physical()));
         SmmuPagingDomain parent = (SmmuPagingDomain) ctx.objects().get(s2, io.uiommu.iommufd.HwptPaging.class).domain();
-        view.configure(parent.format(), parent.root(), false, false);
+        NestedTables view = new NestedTables(parent.format(), parent.root(),
+                new io.uiommu.pt.PhysicalTables(machine.physical()), false);
         long guestRoot = machine.physical().readLong(
                 view.tableAddress(CD_IPA + 8, new Walk())) & Cd.TTB0_MASK;
-        assertThat(Vmsav8Table.stage1(12, 48, 48, false).walk(guestRoot, GUEST_IOVA, 0, false, view, w)).isTrue();
+        assertThat(ArmLpaeTable.stage1(4096, 48, 48, false).walk(guestRoot, GUEST_IOVA, 0, false, view, w)).isTrue();
         long leafPa = w.recordedAddress[w.recorded - 1];
         long pte = machine.physical().readLong(leafPa);
         machine.physical().writeLong(leafPa, pte + 0x1000);
