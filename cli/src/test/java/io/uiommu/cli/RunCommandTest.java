@@ -1,10 +1,18 @@
 package io.uiommu.cli;
 
+import io.uiommu.scenario.ReplayResult;
+import io.uiommu.scenario.Replayer;
+import io.uiommu.scenario.Scenario;
+import io.uiommu.scenario.ScenarioReader;
+
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,5 +46,26 @@ class RunCommandTest {
     @Test
     void aPlatformPresetServes() {
         assertThat(run("run", "--platform", "vtd", "--", "true")).isZero();
+    }
+
+    /** A C client's session, recorded by --record, replays in-process with every step passing. */
+    @Test
+    void aRecordedSessionReplays(@TempDir Path dir) throws Exception {
+        Path client = dir.resolve("client");
+        Path source = Path.of("..", "server", "src", "test", "c", "client.c").toAbsolutePath().normalize();
+        Path header = Path.of("..", "native", "include").toAbsolutePath().normalize();
+        Process cc = new ProcessBuilder("cc", "-O2", "-I" + header, "-o", client.toString(), source.toString())
+                .inheritIO().start();
+        assertThat(cc.waitFor()).as("cc client.c").isZero();
+        Path recording = dir.resolve("session.jsonl");
+
+        assertThat(run("run", "--record", recording.toString(), "--", client.toString(), "basic")).isZero();
+
+        Scenario s = ScenarioReader.read(recording);
+        String text = Files.readString(recording);
+        assertThat(text).contains("\"cmd\":\"IOMMU_IOAS_MAP\"", "\"errno\":\"ENOENT\"", "\"errno\":\"EFAULT\"");
+        ReplayResult result = new Replayer().replay(s);
+        assertThat(result.failures()).isEmpty();
+        assertThat(result.steps()).isGreaterThan(10);
     }
 }
