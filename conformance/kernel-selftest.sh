@@ -76,7 +76,7 @@ for prog in iommufd iommufd_fail_nth; do
   end=$(date +%s.%N)
   totals=$(grep '^# Totals:' "$log" | tail -1)
   [[ -n $totals ]] || { echo "kernel-selftest: $prog printed no totals (exit $rc); see $log" >&2; tail -20 "$log" >&2; status=1; continue; }
-  pass=$(sed -E 's/.*pass:([0-9]+).*/\1/' <<<"$totals")
+  pass=$(sed -E 's/.*Totals: pass:([0-9]+).*/\1/' <<<"$totals")
   printf 'kernel-selftest: %-17s %s  (%.1f s, exit %d)\n' "$prog" "$totals" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$rc"
   grep '^not ok' "$log" | sed 's/^/  /' || true
   if [[ $# -eq 0 ]]; then

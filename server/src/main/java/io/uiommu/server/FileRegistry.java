@@ -85,11 +85,13 @@ final class FileRegistry implements AutoCloseable {
             if (!f.markReleased()) {
                 return;
             }
-            byIno.remove(f.ino, f);
             try {
                 f.file.put();
             } catch (RuntimeException e) {
                 LOG.log(Level.SEVERE, "uiommu bug releasing " + f.file.name(), e);
+            } finally {
+                // Only now: a close() racing this release finds the file and waits on its monitor.
+                byIno.remove(f.ino, f);
             }
         }
         synchronized (toClose) {
