@@ -413,6 +413,36 @@ abstract class RadixPageTable implements PageTableFormat {
     static final int UPDATED = 0;
     static final int RETRY = 1;
     static final int UPDATE_FAULT = 2;
+    static final int LEAF_FAILED = 3;
+
+    /**
+     * The end of a walk at a leaf of a format with separate accessed and dirty bits (x86-64, VT-d
+     * second stage, AMD v1): checks {@code perm} against the access, sets A (and D on a write) when
+     * asked, and fills the walk's output. Returns UPDATED when the walk succeeded, RETRY when the
+     * leaf changed under the update (re-read the level), LEAF_FAILED when the walk's fault is set.
+     */
+    static int finishLeaf(TableMemory tables, long slot, long pte, int perm, int access, boolean updateAccessDirty,
+            long accessedBit, long dirtyBit, long addressMask, long size, int depth, long iova, Walk walk) {
+        walk.perm = perm;
+        int need = access & (READ | WRITE | EXEC);
+        if ((perm & need) != need) {
+            walk.fail(Walk.Fault.PERMISSION, depth + 1);
+            return LEAF_FAILED;
+        }
+        long want = accessedBit | ((access & WRITE) != 0 ? dirtyBit : 0);
+        if (updateAccessDirty && (pte & want) != want) {
+            int r = update(tables, slot, pte, pte | want, walk);
+            if (r != UPDATED) {
+                return r == RETRY ? RETRY : LEAF_FAILED;
+            }
+            pte |= want;
+        }
+        walk.outputAddress = (pte & addressMask & -size) | (iova & (size - 1));
+        walk.pageSize = size;
+        walk.level = depth + 1;
+        walk.cleanWritable = updateAccessDirty && (perm & WRITE) != 0 && (pte & dirtyBit) == 0;
+        return UPDATED;
+    }
 
     /**
      * A hardware access/dirty update: replaces {@code pte} by {@code updated} at table address

@@ -161,28 +161,12 @@ public final class X86PageTable extends RadixPageTable {
             if ((access & PRIV) != 0 || (and & US) != 0) {
                 perm = READ | ((and & RW) != 0 ? WRITE : 0) | (((xd | pte) & XD) == 0 ? EXEC : 0);
             }
-            walk.perm = perm;
-            int need = access & (READ | WRITE | EXEC);
-            if ((perm & need) != need) {
-                return walk.fail(Walk.Fault.PERMISSION, d + 1);
+            int r = finishLeaf(tables, slot, pte, perm, access, updateAccessDirty, A, D, ADDRESS, 1L << shift[d], d,
+                    iova, walk);
+            if (r == RETRY) {
+                continue;
             }
-            long want = A | ((access & WRITE) != 0 ? D : 0);
-            if (updateAccessDirty && (pte & want) != want) {
-                int r = update(tables, slot, pte, pte | want, walk);
-                if (r == RETRY) {
-                    continue;
-                }
-                if (r == UPDATE_FAULT) {
-                    return false;
-                }
-                pte |= want;
-            }
-            long size = 1L << shift[d];
-            walk.outputAddress = (pte & ADDRESS & -size) | (iova & (size - 1));
-            walk.pageSize = size;
-            walk.level = d + 1;
-            walk.cleanWritable = updateAccessDirty && (perm & WRITE) != 0 && (pte & D) == 0;
-            return true;
+            return r == UPDATED;
         }
     }
 }
