@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -163,7 +164,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
                 if (f.getValue().equals(fieldsBefore.get(f.getKey()))) {
                     continue;
                 }
-                if (call.result() >= 0 && isFdOutput(op, f.getKey())) {
+                if (call.result() >= 0 && isFdOutput(f.getKey())) {
                     String var = newFdVar(proc, (int) (long) f.getValue(), 0);
                     save.put(f.getKey(), var);
                     if (f.getKey().equals("create_access.out_access_fd")) {
@@ -283,10 +284,9 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         return hex(tail);
     }
 
+    /** The struct's own size field (its first u32). */
     private static long sizeField(byte[] struct) {
-        return struct.length < 4 ? struct.length
-                : Integer.toUnsignedLong((struct[0] & 0xff) | (struct[1] & 0xff) << 8 | (struct[2] & 0xff) << 16
-                        | (struct[3] & 0xff) << 24);
+        return struct.length < 4 ? struct.length : read(struct, 0, 4);
     }
 
     /** Field values of one struct; for iommu_test_cmd only the union member its op uses. */
@@ -322,7 +322,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
         return Value.of(value);
     }
 
-    private static boolean isFdOutput(Ioctl op, String field) {
+    private static boolean isFdOutput(String field) {
         return field.equals("out_fault_fd") || field.endsWith("out_access_fd") || field.equals("out_veventq_fd");
     }
 
@@ -379,11 +379,7 @@ final class SessionRecorder implements CallListener, AutoCloseable {
     }
 
     private static String hex(byte[] b) {
-        StringBuilder sb = new StringBuilder(b.length * 2);
-        for (byte x : b) {
-            sb.append(Character.forDigit((x >> 4) & 0xf, 16)).append(Character.forDigit(x & 0xf, 16));
-        }
-        return sb.toString();
+        return HexFormat.of().formatHex(b);
     }
 
     private static Map<Integer, String> testOpMembers() {
