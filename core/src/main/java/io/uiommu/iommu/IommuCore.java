@@ -231,6 +231,18 @@ public final class IommuCore {
         return new DmaResult(done, null);
     }
 
+    /**
+     * A device-initiated DMA that may recover from translation faults: with {@code pri} (the
+     * function's PRI capability is enabled), a fault the IOMMU can report as a page request is sent
+     * as one, and the transfer resumes when the response arrives (SUCCESS: the translation is retried;
+     * INVALID or FAILURE: it ends with the fault). {@code onDone} hears the result once, possibly
+     * before this returns. Without {@code pri} this is {@link #dma} with a callback.
+     */
+    public void startDma(IommuDevice dev, int pasid, long iova, byte[] buffer, int offset, int length, boolean write,
+            boolean pri, DmaCompletion onDone) {
+        onDone.done(dma(dev, pasid, iova, buffer, offset, length, write));
+    }
+
     /** A small number standing for a fault name in the uAPI (1, 2, ...; 0 is "no fault"). */
     public synchronized int faultNameIndex(String name) {
         if (name == null) {

@@ -26,6 +26,36 @@ public abstract class OpenFile {
         return -Errno.EINVAL.value();
     }
 
+    /** poll(2) bits (include/uapi/asm-generic/poll.h). */
+    public static final int POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10,
+            POLLRDNORM = 0x40, POLLWRNORM = 0x100;
+
+    /** What a file without a poll operation reports (DEFAULT_POLLMASK). */
+    public static final int DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+
+    private volatile Runnable readinessListener;
+
+    /** poll(2): the events ready now. Never throws. */
+    public int poll(UserProcess caller) {
+        return DEFAULT_POLLMASK;
+    }
+
+    /**
+     * Who hears when {@link #poll} may have changed (the daemon mirrors it onto the client's fd);
+     * one listener, null to remove.
+     */
+    public final void setReadinessListener(Runnable listener) {
+        this.readinessListener = listener;
+    }
+
+    /** Implementations call this after their poll state may have changed (wake_up of the wait queue). */
+    protected final void readinessChanged() {
+        Runnable l = readinessListener;
+        if (l != null) {
+            l.run();
+        }
+    }
+
     /** The name /proc/PID/fd shows, such as "anon_inode:[iommufd-pgfault]". */
     public abstract String name();
 

@@ -24,6 +24,14 @@ public interface UserProcess {
     /** The per-user locked-page counter (user->locked_vm), shared by every process of the same user. */
     PageCounter userLockedVm();
 
+    /**
+     * The eventfd behind one of the process's fd numbers, as eventfd_ctx_fdget finds it (VFIO
+     * SET_IRQS, for instance): EBADF if the fd is not open, EINVAL if it is not an eventfd.
+     */
+    default EventSignal eventfd(int fd) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EBADF, "no eventfd " + fd);
+    }
+
     enum Capability {
         CAP_IPC_LOCK, CAP_SYS_RESOURCE, CAP_SYS_ADMIN
     }
