@@ -1,5 +1,6 @@
 package io.uiommu.device;
 
+import io.uiommu.iommu.DmaCompletion;
 import io.uiommu.iommu.DmaResult;
 import io.uiommu.iommu.IommuCore;
 import io.uiommu.iommu.IommuDevice;
@@ -58,10 +59,24 @@ public final class DmaEngine {
     private volatile Runnable msiHandler;
     private final AtomicLong msiCount = new AtomicLong();
 
+    /** How the engine issues DMA: {@link IommuCore#startDma} (tests put an asynchronous one in its place). */
+    @FunctionalInterface
+    interface DmaPort {
+        void start(IommuDevice dev, int pasid, long iova, byte[] buffer, int offset, int length, boolean write,
+                boolean pri, DmaCompletion done);
+    }
+
+    private final DmaPort port;
+
     public DmaEngine(PciDevice pci, IommuDevice dev, IommuCore iommu) {
+        this(pci, dev, iommu, iommu::startDma);
+    }
+
+    DmaEngine(PciDevice pci, IommuDevice dev, IommuCore iommu, DmaPort port) {
         this.pci = pci;
         this.dev = dev;
         this.iommu = iommu;
+        this.port = port;
         this.config = new DmaEngineConfig(pci);
     }
 
@@ -99,7 +114,7 @@ public final class DmaEngine {
         DmaEngineConfig.Effect e;
         synchronized (this) {
             e = config.write(offset, width, value);
-            config.updatePriStopped(phaseInFlight != 0);
+            config.updatePriStopped(phaseInFlight != 0 && current != null && current.pri);
         }
         if (e == DmaEngineConfig.Effect.FLR) {
             functionLevelReset();
@@ -325,12 +340,12 @@ public final class DmaEngine {
         }
         boolean copy = t.op == OP_COPY;
         boolean write = phase == Phase.WRITE;
-        iommu.startDma(dev, t.pasid, write ? t.dst : t.src, copy ? staging : data, copy ? 0 : t.bufOffset, t.length,
+        port.start(dev, t.pasid, write ? t.dst : t.src, copy ? staging : data, copy ? 0 : t.bufOffset, t.length,
                 write, t.pri, r -> phaseDone(t, phase, id, r));
         synchronized (this) {
             if (phaseInFlight == id) {
                 status = STATUS_PAGE_WAIT;
-                config.updatePriStopped(true);
+                config.updatePriStopped(t.pri);
             }
         }
     }
