@@ -377,6 +377,9 @@ public final class Replayer {
             int fd = fd(e.fd());
             long want = eval(e.count());
             SimulatedProcess p = process();
+            if (!(p.fds().get(fd) instanceof EventFdFile)) {
+                throw ReplayStop.fail("fd " + fd + " is not an eventfd");
+            }
             long va = current.scratch.ensure(p, 8);
             long rc = p.read(fd, va, 8);
             long got;
