@@ -100,6 +100,11 @@ public final class Veventq extends IommufdObject {
         }
     }
 
+    /** Where the next sequence number starts (tests reach the wrap at INT_MAX without 2^31 reports). */
+    synchronized void restartSequenceAt(int next) {
+        sequence = next & Integer.MAX_VALUE;
+    }
+
     /** Events and a lost-events header waiting to be read. */
     public synchronized boolean hasEvents() {
         return !deliver.isEmpty() || lostQueued;
