@@ -54,7 +54,8 @@ public final class DevIommu {
         this.physical = physical;
         this.iommu = IommuCore.forPlatform(platform, physical);
         this.engines = DmaEngines.probe(iommu);
-        this.vfioDevices = engines.stream().map(e -> new VfioPciDevice(e, engines.indexOf(e))).toList();
+        this.vfioDevices = java.util.stream.IntStream.range(0, engines.size())
+                .mapToObj(n -> new VfioPciDevice(engines.get(n), n)).toList();
     }
 
     public Platform platform() {
