@@ -88,6 +88,11 @@ public final class UapiConstants {
     public static final int IOMMU_TEST_OP_DIRTY = 13;
     public static final int IOMMU_TEST_OP_MD_CHECK_IOTLB = 14;
     public static final int IOMMU_TEST_OP_TRIGGER_IOPF = 15;
+    // Upstream 6.15's PASID ops (16 and 17 are DEV_CHECK_CACHE and TRIGGER_VEVENT).
+    public static final int IOMMU_TEST_OP_PASID_ATTACH = 18;
+    public static final int IOMMU_TEST_OP_PASID_REPLACE = 19;
+    public static final int IOMMU_TEST_OP_PASID_DETACH = 20;
+    public static final int IOMMU_TEST_OP_PASID_CHECK_HWPT = 21;
     public static final long MOCK_APERTURE_START = 1L << 24;
     public static final long MOCK_APERTURE_LAST = (1L << 31) - 1;
     public static final int MOCK_FLAGS_ACCESS_WRITE = 1 << 0;
