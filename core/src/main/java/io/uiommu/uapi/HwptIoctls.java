@@ -112,9 +112,13 @@ final class HwptIoctls {
         long length = u.u64(IOMMU_HWPT_GET_DIRTY_BITMAP.offset("length"));
         long pageSize = u.u64(IOMMU_HWPT_GET_DIRTY_BITMAP.offset("page_size"));
         long data = u.u64(IOMMU_HWPT_GET_DIRTY_BITMAP.offset("data"));
-        UserBitmap bitmap = new UserBitmap(u.memory(), data, iova, length, pageSize);
-        hwpt.ioas().iopt().readAndClearDirty(hwpt.domain(), iova, length, pageSize,
-                (flags & UapiConstants.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) != 0, bitmap);
+        var iopt = hwpt.ioas().iopt();
+        iopt.checkDirtyRange(hwpt.domain(), iova, length, pageSize);
+        // The bitmap is pinned before the walk: a bad one (EFAULT) reads and clears nothing.
+        try (UserBitmap bitmap = new UserBitmap(u.memory(), data, iova, length, pageSize)) {
+            iopt.readAndClearDirty(hwpt.domain(), iova, length, pageSize,
+                    (flags & UapiConstants.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) != 0, bitmap);
+        }
         return 0;
     }
 
