@@ -10,7 +10,8 @@ import io.uiommu.mem.UserMemory;
  * The user's dirty bitmap of IOMMU_HWPT_GET_DIRTY_BITMAP (iova_bitmap): bit n stands for
  * [iova + n*pageSize, +pageSize), bits numbered from bit 0 of the first byte. As the kernel does, the
  * bitmap's pages are pinned writable before the walk (EFAULT when one cannot be: nothing is read or
- * cleared then) and bits are set in the pinned frames; recording never clears a bit.
+ * cleared then) and bits are set in the pinned frames, a run of neighbouring dirty leaves at once;
+ * recording never clears a bit.
  *
  * <p>Locking: one ioctl's object, used by one thread; bits are set with word read-modify-writes.
  */
@@ -27,6 +28,9 @@ final class UserBitmap implements DirtyBitmap, AutoCloseable {
     private final long[] pfns;
     /** The user page of the bitmap's first byte. */
     private final long firstPage;
+    /** Recorded ranges not yet set in the bitmap: neighbours coalesce into one run of bits. */
+    private long runStart;
+    private long runEnd;
 
     /**
      * Pins the bytes that hold the bits of [iova, iova+length): EFAULT if any of them is not a
@@ -53,9 +57,14 @@ final class UserBitmap implements DirtyBitmap, AutoCloseable {
         memory.pin(firstPage << PAGE_SHIFT, (int) pages, true, pfns, 0);
     }
 
+    /** Sets what is still pending, then unpins. */
     @Override
     public void close() {
-        memory.unpin(pfns, 0, pfns.length);
+        try {
+            flush();
+        } finally {
+            memory.unpin(pfns, 0, pfns.length);
+        }
     }
 
     @Override
@@ -65,6 +74,24 @@ final class UserBitmap implements DirtyBitmap, AutoCloseable {
         if (start >= end) {
             return;
         }
+        // Domains report leaf by leaf in IOVA order: a run of dirty leaves becomes one setBits.
+        if (runEnd > runStart && start == runEnd) {
+            runEnd = end;
+            return;
+        }
+        flush();
+        runStart = start;
+        runEnd = end;
+    }
+
+    private void flush() {
+        if (runEnd > runStart) {
+            setBits(runStart, runEnd);
+            runStart = runEnd = 0;
+        }
+    }
+
+    private void setBits(long start, long end) {
         // Bit positions counted from bit 0 of the 8-byte word that holds the bitmap's first byte.
         long base = (data & 7) << 3;
         long first = base + ((start - iova) >>> pgShift);
