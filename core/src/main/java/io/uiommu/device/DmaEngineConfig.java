@@ -7,7 +7,8 @@ import static io.uiommu.device.PciRegs.*;
 /**
  * The dma-engine's configuration space: a type 0 header with BAR0, an MSI capability (one vector,
  * 64-bit), the PCI Express capability (endpoint, FLR) and, as the platform gives the function,
- * the ATS, PASID and PRI extended capabilities. It knows the meaning of the bits the engine acts
+ * the ATS, PASID (with execute and privileged mode when the platform says) and PRI extended
+ * capabilities. It knows the meaning of the bits the engine acts
  * on (memory decode, bus master, the enables) and the side effects of writes (FLR, PRI reset).
  *
  * <p>Locking: none of its own; the engine's lock guards it.
@@ -77,8 +78,11 @@ final class DmaEngineConfig {
         pasidBits = pci.pasidBits();
         if (pasidBits > 0) {
             pasid = c.addExtendedCapability(PCI_EXT_CAP_ID_PASID, PCI_EXT_CAP_PASID_SIZEOF);
-            c.set(pasid + PCI_PASID_CAP, 2, PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV | pasidBits << 8);
-            c.writable(pasid + PCI_PASID_CTRL, 2, PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_EXEC | PCI_PASID_CTRL_PRIV);
+            // Execute and privileged mode as the platform says; their enables are writable only when supported.
+            c.set(pasid + PCI_PASID_CAP, 2, (pci.pasidExec() ? PCI_PASID_CAP_EXEC : 0)
+                    | (pci.pasidPriv() ? PCI_PASID_CAP_PRIV : 0) | pasidBits << 8);
+            c.writable(pasid + PCI_PASID_CTRL, 2, PCI_PASID_CTRL_ENABLE | (pci.pasidExec() ? PCI_PASID_CTRL_EXEC : 0)
+                    | (pci.pasidPriv() ? PCI_PASID_CTRL_PRIV : 0));
         } else {
             pasid = 0;
         }

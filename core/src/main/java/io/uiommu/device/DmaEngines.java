@@ -11,8 +11,8 @@ import java.util.List;
 /**
  * The machine's dma-engines: one per platform device, in platform order, each probed as the host
  * kernel probes a PCI function behind an IOMMU: firmware places BAR0 in the 32-bit MMIO window,
- * and the IOMMU driver enables the PASID capability (with execute and privileged mode) when the
- * unit translates PASIDs, PRI (full allocation) when the unit takes page requests, and ATS.
+ * and the IOMMU driver enables the PASID capability (with execute and privileged mode where the
+ * function supports them) when the unit translates PASIDs, PRI (full allocation) when the unit takes page requests, and ATS.
  * Memory decode and bus mastering stay off until a driver (vfio-pci or a Java caller) turns them on.
  */
 public final class DmaEngines {

@@ -35,7 +35,7 @@ class DmaEngineAsyncTest {
     @BeforeEach
     void setUp() {
         IommuUnit unit = new IommuUnit("mock0", "mock", 48, 48, List.of(4096L), 20, true, true, true, Map.of());
-        PciDevice pci = new PciDevice("dev0", "00:01.0", 8, "mock0", 20, true, true);
+        PciDevice pci = new PciDevice("dev0", "00:01.0", 8, "mock0", 20, true, true, true, true);
         IommuCore core = IommuCore.forPlatform(new Platform("t", List.of(unit), List.of(pci)), new PhysicalMemory());
         e = new DmaEngine(pci, core.device("dev0"), core,
                 (dev, pasid, iova, buffer, offset, length, write, pri, done) ->

@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class PciConfigSpaceTest {
     static DmaEngine engine(boolean ats, int pasidBits, boolean pri) {
         IommuUnit unit = new IommuUnit("mock0", "mock", 48, 48, List.of(4096L), 20, true, true, true, Map.of());
-        PciDevice pci = new PciDevice("dev0", "00:01.0", 8, "mock0", pasidBits, ats, pri);
+        PciDevice pci = new PciDevice("dev0", "00:01.0", 8, "mock0", pasidBits, ats, pri, pasidBits > 0, pasidBits > 0);
         IommuCore core = IommuCore.forPlatform(new Platform("t", List.of(unit), List.of(pci)), new PhysicalMemory());
         return new DmaEngine(pci, core.device("dev0"), core);
     }
@@ -154,6 +154,18 @@ class PciConfigSpaceTest {
         assertThat(e.configRead(msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE).isZero();
         e.configWrite(PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
         assertThat(e.mmioRead(0, DmaEngineRegs.REG_LENGTH, 4)).isZero();
+    }
+
+    @Test
+    void pasidExecuteAndPrivilegedFollowThePlatform() {
+        IommuUnit unit = new IommuUnit("mock0", "mock", 48, 48, List.of(4096L), 20, true, true, true, Map.of());
+        PciDevice pci = new PciDevice("dev0", "00:01.0", 8, "mock0", 8, false, false, false, true);
+        IommuCore core = IommuCore.forPlatform(new Platform("t", List.of(unit), List.of(pci)), new PhysicalMemory());
+        DmaEngine e = new DmaEngine(pci, core.device("dev0"), core);
+        int pasid = e.findExtendedCapability(PCI_EXT_CAP_ID_PASID);
+        assertThat(e.configRead(pasid + PCI_PASID_CAP, 2)).isEqualTo(PCI_PASID_CAP_PRIV | 8 << 8);
+        e.configWrite(pasid + PCI_PASID_CTRL, 2, 0xffff);
+        assertThat(e.configRead(pasid + PCI_PASID_CTRL, 2)).isEqualTo(PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_PRIV);
     }
 
     @Test
