@@ -49,6 +49,7 @@ class SmmuIopfTest {
     void theDriverEnablesThePriQueueAndItsInterrupt() {
         assertThat(hw.readRegister(Smmu.CR0) & Smmu.CR0_PRIQEN).isNotZero();
         assertThat(hw.readRegister(Smmu.IRQ_CTRL) & Smmu.IRQ_CTRL_PRIQ_IRQEN).isNotZero();
+        assertThat(hw.readRegister(Smmu.IRQ_CTRL) & ArmSmmuV3.IRQ_CTRL_EVTQ_IRQEN).isNotZero();
         assertThat(hw.readRegister(Smmu.PRIQ_BASE) & Smmu.Q_BASE_ADDR_MASK).isEqualTo(smmu.priQueue());
         assertThat(hw.readRegister(Smmu.PRIQ_BASE) & 0x1f).isEqualTo(PriQueueHandler.PRIQ_LOG2);
     }
@@ -103,7 +104,8 @@ class SmmuIopfTest {
     void overflowLosesRequestsAnswersLostLastOnesAndIsAcknowledged() {
         setUp(0);
         IommuDevice pri0 = f.device("pri0");
-        hw.writeRegister(Smmu.IRQ_CTRL, 0);
+        long irqs = hw.readRegister(Smmu.IRQ_CTRL);
+        hw.writeRegister(Smmu.IRQ_CTRL, irqs & ~Smmu.IRQ_CTRL_PRIQ_IRQEN);
         int entries = 1 << PriQueueHandler.PRIQ_LOG2;
         for (int i = 0; i < entries; i++) {
             assertThat(hw.priRequest(sid, false, 0, true, false, false, false, false, 5, IOVA)).isFalse();
@@ -113,7 +115,7 @@ class SmmuIopfTest {
         assertThat(hw.readRegister(Smmu.PRIQ_PROD) & Smmu.PRIQ_OVFLG).isNotZero();
         pri0.pri().deliver();
         assertThat(pri0.pri().unexpectedResponses()).isEqualTo(1); // the lost last request got Success
-        hw.writeRegister(Smmu.IRQ_CTRL, Smmu.IRQ_CTRL_PRIQ_IRQEN);
+        hw.writeRegister(Smmu.IRQ_CTRL, irqs);
         smmu.handlePriQueue();
         assertThat(smmu.priQueueOverflows()).isEqualTo(1);
         assertThat(IoPageFault.partialCount(pri0)).isZero();
