@@ -361,6 +361,73 @@ class VtdIopfTest {
     }
 
     @Test
+    void aNestedHwptWithAFaultQueueGetsTheGuestsFirstStageFaults() {
+        int devId = f.bind("pri0");
+        int ioas = f.t.ioasAlloc();
+        f.faultAlloc();
+        int parent = f.t.hwptAlloc(devId, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT).ok().u32("out_hwpt_id");
+        long s1Root = 0x20_0000L;
+        mapPage(ioas, s1Root, (byte) 0); // the guest's empty first-stage root, at its GPA
+        byte[] s1 = new byte[24];
+        java.nio.ByteBuffer.wrap(s1).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(8, s1Root).putInt(16, 48);
+        int nested = f.t.hwptAlloc(devId, parent, f.faultId, IOMMU_HWPT_FAULT_ID_VALID, VtdIommu.IOMMU_HWPT_DATA_VTD_S1,
+                f.t.userCopy(s1), s1.length).ok().u32("out_hwpt_id");
+        f.attach(devId, nested);
+        Dma d = f.startDma("pri0", IOVA, 8);
+        Pgfault p = f.read(1).get(0);
+        assertThat(p.addr()).isEqualTo(IOVA);
+        assertThat(p.flags()).isEqualTo(IOMMU_PGFAULT_FLAGS_LAST_PAGE);
+        f.respond(p.cookie(), IOMMUFD_PAGE_RESP_INVALID);
+        assertThat(d.result().fault().name()).isEqualTo("FS_ENTRY_NOT_PRESENT");
+    }
+
+    @Test
+    void hwptAllocAndFaultQueueAllocErrnos() {
+        int devId = f.bind("pri0");
+        int ioas = f.t.ioasAlloc();
+        f.faultAlloc();
+        f.t.hwptAlloc(devId, ioas, 999, IOMMU_HWPT_FAULT_ID_VALID, IOMMU_HWPT_DATA_NONE, 0, 0).fails(Errno.ENOENT);
+        f.t.hwptAlloc(devId, ioas, ioas, IOMMU_HWPT_FAULT_ID_VALID, IOMMU_HWPT_DATA_NONE, 0, 0).fails(Errno.ENOENT);
+        f.t.hwptAlloc(devId, ioas, f.faultId, IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_NEST_PARENT,
+                IOMMU_HWPT_DATA_NONE, 0, 0).fails(Errno.EOPNOTSUPP);
+        // fault_id is ignored without FAULT_ID_VALID.
+        int plain = f.t.hwptAlloc(devId, ioas, 999, 0, IOMMU_HWPT_DATA_NONE, 0, 0).ok().u32("out_hwpt_id");
+        f.attach(devId, plain);
+        assertThat(f.device("pri0").pri().enabled()).isFalse();
+        f.t.ioctl(io.uiommu.uapi.Ioctl.IOMMU_FAULT_QUEUE_ALLOC,
+                io.uiommu.testing.IommufdTestClient.cmd(io.uiommu.uapi.Ioctl.IOMMU_FAULT_QUEUE_ALLOC).set("flags", 1))
+                .fails(Errno.EOPNOTSUPP);
+        // The failed allocations left nothing behind: the fault object is held only by its fd.
+        f.t.destroy(f.faultId).fails(Errno.EBUSY);
+        f.t.process().close(f.faultFd);
+        f.t.destroy(f.faultId).ok();
+    }
+
+    @Test
+    void closingTheFaultFdKeepsGroupsUntilTheDeviceLeaves() {
+        int[] s = setUp();
+        Dma d = f.startDma("pri0", IOVA, 8);
+        assertThat(f.t.process().close(f.faultFd)).isZero();
+        assertThat(d.done()).isFalse(); // the HWPT still holds the queue; nobody answered
+        f.detach(s[0], 0).ok();
+        assertThat(d.result().ok()).isFalse();
+    }
+
+    @Test
+    void closingTheIommufdAnswersEverything() {
+        setUp();
+        Dma queued = f.startDma("pri0", IOVA, 8);
+        Dma read = f.startDma("pri0", IOVA + PAGE, 8);
+        f.read(1);
+        f.t.process().close(f.faultFd);
+        f.close();
+        assertThat(queued.result().ok()).isFalse();
+        assertThat(read.result().ok()).isFalse();
+        assertThat(f.device("pri0").pri().enabled()).isFalse();
+        assertThat(f.device("pri0").pri().outstanding()).isZero();
+    }
+
+    @Test
     void readinessListenerHearsQueueingAndDraining() {
         setUp();
         int[] calls = new int[1];
