@@ -157,6 +157,15 @@ public abstract class IommuDomain {
         return -1;
     }
 
+    /**
+     * The physical address of the leaf descriptor that maps {@code iova} in this domain's own table,
+     * or -1 when nothing maps it or the domain has no table of descriptor bytes. A debugging aid:
+     * tests and tools read it to watch the hardware's access and dirty bits.
+     */
+    public long leafDescriptor(long iova) {
+        return -1;
+    }
+
     /** Whether the domain was allocated with dirty tracking (has dirty ops). */
     public boolean hasDirtyOps() {
         return false;

@@ -195,6 +195,7 @@ public final class Device extends IommufdObject {
         if (target == old) {
             return;
         }
+        checkPasidCompat(target, pasid);
         boolean iopfOn = faultAttaching(target, old);
         try {
             ctx.iommu().attachDevicePasid(dev, pasid, target.domain(), old != null);
@@ -231,7 +232,7 @@ public final class Device extends IommufdObject {
         int id = table.reserve();
         HwptPaging p;
         try {
-            p = HwptPaging.allocate(ctx, ioas, this, 0, null, false, true);
+            p = HwptPaging.allocate(ctx, ioas, this, HwptPaging.IOMMU_HWPT_ALLOC_PASID, null, false, true);
         } catch (RuntimeException e) {
             table.abort(id);
             throw e;
@@ -302,6 +303,9 @@ public final class Device extends IommufdObject {
         if (hwpt != null && hwpt != target) {
             throw new IommufdException(Errno.EINVAL, "device is attached elsewhere");
         }
+        if (hwpt == null) {
+            checkPasidCompat(target, Translation.NO_PASID);
+        }
         HwptPaging paging = pagingOf(target);
         if (paging != null) {
             enforceReservedRegions(paging.ioas().iopt());
@@ -344,6 +348,7 @@ public final class Device extends IommufdObject {
         if (target == hwpt) {
             return;
         }
+        checkPasidCompat(target, Translation.NO_PASID);
         HwPagetable old = hwpt;
         HwptPaging newPaging = pagingOf(target);
         HwptPaging oldPaging = pagingOf(old);
@@ -470,7 +475,7 @@ public final class Device extends IommufdObject {
         int id = table.reserve();
         HwptPaging p;
         try {
-            p = HwptPaging.allocate(ctx, ioas, this, 0, null, !replace, true);
+            p = allocateAutoDomain(ioas, !replace);
         } catch (RuntimeException e) {
             table.abort(id);
             throw e;
@@ -486,6 +491,45 @@ public final class Device extends IommufdObject {
         }
         table.finalize(id, p);
         return id;
+    }
+
+    /**
+     * The RID's auto domain: PASID-compatible when the device can issue PASIDs, so that PASIDs
+     * attached later to the same IOAS can share it (as the selftest's pasid fixture expects of the
+     * mock_domain's HWPT); a driver that cannot make one (EOPNOTSUPP) gets a plain domain.
+     */
+    private HwptPaging allocateAutoDomain(Ioas ioas, boolean immediateAttach) {
+        if (dev.maxPasids() > 0) {
+            try {
+                return HwptPaging.allocate(ctx, ioas, this, HwptPaging.IOMMU_HWPT_ALLOC_PASID, null, immediateAttach,
+                        true);
+            } catch (IommufdException e) {
+                if (e.errno() != Errno.EOPNOTSUPP) {
+                    throw e;
+                }
+            }
+        }
+        return HwptPaging.allocate(ctx, ioas, this, 0, null, immediateAttach, true);
+    }
+
+    /**
+     * iommufd_hwpt_pasid_compat (Linux 6.15): a PASID takes only a HWPT allocated with
+     * IOMMU_HWPT_ALLOC_PASID, and only while the RID's HWPT is one too; the RID takes a HWPT without
+     * it only while no PASID is attached. EINVAL otherwise (auto-domain selection moves on).
+     */
+    private void checkPasidCompat(HwPagetable target, int pasid) {
+        if (target.pasidCompat()) {
+            if (pasid != Translation.NO_PASID && hwpt != null && !hwpt.pasidCompat()) {
+                throw new IommufdException(Errno.EINVAL, "the RID's HWPT " + hwpt.id() + " is not PASID-compatible");
+            }
+            return;
+        }
+        if (pasid != Translation.NO_PASID) {
+            throw new IommufdException(Errno.EINVAL, "HWPT " + target.id() + " was not allocated with IOMMU_HWPT_ALLOC_PASID");
+        }
+        if (!pasidHwpts.isEmpty()) {
+            throw new IommufdException(Errno.EINVAL, "PASIDs are attached: the RID needs a PASID-compatible HWPT");
+        }
     }
 
     /** iommufd_hw_pagetable_put: an auto domain goes away with its last device. */

@@ -99,6 +99,11 @@ public final class UapiConstants {
     /** Upstream 6.14 / 6.15: a mock device's cache word, and a selftest vEVENT of the device. */
     public static final int IOMMU_TEST_OP_DEV_CHECK_CACHE = 16;
     public static final int IOMMU_TEST_OP_TRIGGER_VEVENT = 17;
+    // Upstream 6.15: PASID attach ops of the selftest device.
+    public static final int IOMMU_TEST_OP_PASID_ATTACH = 18;
+    public static final int IOMMU_TEST_OP_PASID_REPLACE = 19;
+    public static final int IOMMU_TEST_OP_PASID_DETACH = 20;
+    public static final int IOMMU_TEST_OP_PASID_CHECK_HWPT = 21;
     public static final long MOCK_APERTURE_START = 1L << 24;
     public static final long MOCK_APERTURE_LAST = (1L << 31) - 1;
     public static final int MOCK_FLAGS_ACCESS_WRITE = 1 << 0;

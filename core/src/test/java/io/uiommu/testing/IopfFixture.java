@@ -138,8 +138,18 @@ public final class IopfFixture implements AutoCloseable {
 
     /** A paging HWPT over {@code ioas} delivering to the fault queue. */
     public int iopfHwpt(int devId, int ioas) {
-        return t.hwptAlloc(devId, ioas, faultId, IOMMU_HWPT_FAULT_ID_VALID, IOMMU_HWPT_DATA_NONE, 0, 0).ok()
+        return iopfHwpt(devId, ioas, 0);
+    }
+
+    /** The same with more HWPT_ALLOC flags (IOMMU_HWPT_ALLOC_PASID for PASID attachments). */
+    public int iopfHwpt(int devId, int ioas, int flags) {
+        return t.hwptAlloc(devId, ioas, faultId, IOMMU_HWPT_FAULT_ID_VALID | flags, IOMMU_HWPT_DATA_NONE, 0, 0).ok()
                 .u32("out_hwpt_id");
+    }
+
+    /** A PASID-compatible paging HWPT without a fault queue (for the RID next to PASIDs). */
+    public int pasidHwpt(int devId, int ioas) {
+        return t.hwptAlloc(devId, ioas, IOMMU_HWPT_ALLOC_PASID).ok().u32("out_hwpt_id");
     }
 
     /** Starts a device DMA with PRI through the iommu core. */

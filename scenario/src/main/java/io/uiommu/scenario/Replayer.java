@@ -288,6 +288,7 @@ public final class Replayer {
                 case Step.Detach d -> detach(d);
                 case Step.Dma d -> dma(d);
                 case Step.Audit a -> audit(a);
+                case Step.DirtyBitmap b -> dirtyBitmap(b);
             };
         }
 
@@ -458,6 +459,76 @@ public final class Replayer {
         private static String describe(DmaResult.Fault f) {
             return f.name() + " (code 0x" + Integer.toHexString(f.code()) + ", level " + f.level()
                     + (f.stage2() ? ", stage 2" : "") + ") at IOVA 0x" + Long.toHexString(f.iova());
+        }
+
+        /**
+         * GET_DIRTY_BITMAP through the ioctl path, into a bitmap mapped for the step alone; the set
+         * bits, as page numbers from iova, must be exactly expect_pages.
+         */
+        private Done dirtyBitmap(Step.DirtyBitmap b) {
+            SimulatedProcess p = process();
+            long iova = eval(b.iova());
+            long length = eval(b.length());
+            long pageSize = b.pageSize() == null ? 4096 : eval(b.pageSize());
+            long bits = pageSize <= 0 || length <= 0 ? 0 : Long.divideUnsigned(length - 1, pageSize) + 1;
+            if (bits > 1L << 31) {
+                throw ReplayStop.fail("dirty_bitmap of " + bits + " pages is too big to check");
+            }
+            UapiStruct st = io.uiommu.uapi.IommufdStructs.IOMMU_HWPT_GET_DIRTY_BITMAP;
+            long bitmapBytes = Math.max(8, (bits + 63) / 64 * 8);
+            // The struct, then the bitmap 64 bytes in.
+            long mapped = (64 + bitmapBytes + 4095) & -4096L;
+            long va = p.mmap(mapped, SimulatedProcess.PROT_READ | SimulatedProcess.PROT_WRITE, false);
+            try {
+                long bitmap = va + 64;
+                java.nio.ByteBuffer arg = java.nio.ByteBuffer.allocate(st.size()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                arg.putInt(st.offset("size"), st.size());
+                arg.putInt(st.offset("hwpt_id"), (int) StructIoctl.fit(eval(b.hwpt()), 4, "hwpt"));
+                arg.putInt(st.offset("flags"), b.noClear() ? io.uiommu.uapi.UapiConstants.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0);
+                arg.putLong(st.offset("iova"), iova);
+                arg.putLong(st.offset("length"), length);
+                arg.putLong(st.offset("page_size"), pageSize);
+                arg.putLong(st.offset("data"), bitmap);
+                p.write(va, arg.array(), 0, st.size());
+                long ret = p.ioctl(fd(b.fd()), StepReader.command("IOMMU_HWPT_GET_DIRTY_BITMAP").code(), va);
+                String problem = mismatch(ret, b.expect() == null ? Expect.SUCCESS : b.expect());
+                if (problem != null) {
+                    throw ReplayStop.fail(problem);
+                }
+                if (ret < 0) {
+                    return Done.pass(Format.result(ret));
+                }
+                byte[] got = new byte[(int) ((bits + 7) / 8)];
+                p.read(bitmap, got, 0, got.length);
+                java.util.BitSet set = java.util.BitSet.valueOf(got);
+                String pages = ranges(set);
+                if (b.expectPages() != null) {
+                    java.util.BitSet want = new java.util.BitSet();
+                    for (String e : b.expectPages()) {
+                        long[] r = StepReader.pageRange(e);
+                        if (r[1] >= bits) {
+                            throw ReplayStop.fail("expect_pages entry " + e + " is past the last page " + (bits - 1));
+                        }
+                        want.set((int) r[0], (int) r[1] + 1);
+                    }
+                    if (!want.equals(set)) {
+                        throw ReplayStop.fail("expected dirty pages [" + ranges(want) + "], got [" + pages + "]");
+                    }
+                }
+                return Done.pass("dirty pages [" + pages + "]");
+            } finally {
+                p.munmap(va, mapped);
+            }
+        }
+
+        private static String ranges(java.util.BitSet set) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = set.nextSetBit(0); i >= 0; ) {
+                int end = set.nextClearBit(i) - 1;
+                sb.append(sb.isEmpty() ? "" : ", ").append(i == end ? String.valueOf(i) : i + ".." + end);
+                i = set.nextSetBit(end + 1);
+            }
+            return sb.toString();
         }
 
         private Done audit(Step.Audit a) {

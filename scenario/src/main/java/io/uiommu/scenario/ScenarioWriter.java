@@ -218,6 +218,29 @@ public final class ScenarioWriter implements Closeable, Flushable {
                     o.put("clear", true);
                 }
             }
+            case Step.DirtyBitmap s -> {
+                put(o, "fd", s.fd());
+                put(o, "hwpt", s.hwpt());
+                put(o, "iova", s.iova());
+                put(o, "length", s.length());
+                put(o, "page_size", s.pageSize());
+                if (s.noClear()) {
+                    o.put("no_clear", true);
+                }
+                if (s.expectPages() != null) {
+                    var a = o.putArray("expect_pages");
+                    for (String p : s.expectPages()) {
+                        if (p.matches("[0-9]+")) {
+                            a.add(Long.parseLong(p));
+                        } else {
+                            a.add(p);
+                        }
+                    }
+                }
+                if (s.expect() != null) {
+                    o.set("expect", expect(s.expect()));
+                }
+            }
             case Step.Comment s -> o.put("text", s.text());
             case Step.Label s -> o.put("name", s.name());
         }

@@ -237,6 +237,21 @@ public sealed interface Step {
     }
 
     /**
+     * IOMMU_HWPT_GET_DIRTY_BITMAP of HWPT {@code hwpt} over [iova, iova+length) in pages of
+     * {@code pageSize} (4096 when null) into a bitmap of the replayer's own, with NO_CLEAR when
+     * {@code noClear}. {@code expectPages}: the set bits must be exactly these page numbers
+     * (counted from {@code iova}; each entry "n" or "first..last"), unchecked when null;
+     * {@code expect} as for any call (an errno). Only the pages are compared, so that the bitmap
+     * stays out of the scenario's memory.
+     */
+    record DirtyBitmap(Value fd, Value hwpt, Value iova, Value length, Value pageSize, boolean noClear,
+            List<String> expectPages, Expect expect) implements Step {
+        public String kind() {
+            return "dirty_bitmap";
+        }
+    }
+
+    /**
      * The machine's stale-translation auditor: checks the report count and that some report
      * contains a text, then clears the reports if asked, then turns audit mode on or off if
      * {@code enable} is given. uiommu only.

@@ -98,6 +98,13 @@ final class StepNames {
                 values.add(d.expect().bytesDone());
             }
             case Step.Audit a -> values.add(a.expectReports());
+            case Step.DirtyBitmap b -> {
+                values.add(b.fd());
+                values.add(b.hwpt());
+                values.add(b.iova());
+                values.add(b.length());
+                values.add(b.pageSize());
+            }
             case Step.ExpectObjects e -> {
                 values.add(e.fd());
                 values.add(e.count());

@@ -22,7 +22,7 @@ import java.util.Map;
 final class StepReader {
     static final List<String> KINDS = List.of("open", "close", "dup", "mmap", "munmap", "write", "read", "ioctl",
             "fd_read", "fd_write", "fork", "switch_process", "exit", "expect_objects", "comment", "label", "bind", "attach",
-            "detach", "dma", "audit");
+            "detach", "dma", "audit", "dirty_bitmap");
 
     private StepReader() {
     }
@@ -120,6 +120,12 @@ final class StepReader {
                 known = List.of("fd", "dev", "pasid", "iova", "op", "hex", "fill", "length", "expect");
                 step = readDma(m);
             }
+            case "dirty_bitmap" -> {
+                known = List.of("fd", "hwpt", "iova", "length", "page_size", "no_clear", "expect_pages", "expect");
+                step = new Step.DirtyBitmap(m.value("fd", true), m.value("hwpt", true), m.value("iova", true),
+                        m.value("length", true), m.value("page_size", false), m.bool("no_clear", false),
+                        pageList(m.raw("expect_pages")), plainExpect(m));
+            }
             case "audit" -> {
                 known = List.of("enable", "expect_reports", "expect_contains", "clear");
                 JsonNode en = m.raw("enable");
@@ -149,6 +155,40 @@ final class StepReader {
     }
 
     /** An expectation of a call without output fields (close, fd_read): ret or errno. */
+    /** "expect_pages": an array of page numbers and "first..last" ranges (both ends included). */
+    private static List<String> pageList(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isArray()) {
+            throw new IllegalArgumentException("\"expect_pages\" must be an array of page numbers and \"first..last\" ranges");
+        }
+        List<String> pages = new java.util.ArrayList<>();
+        for (JsonNode e : n) {
+            String text = e.isIntegralNumber() ? e.asText() : e.isTextual() ? e.asText() : null;
+            if (text == null || pageRange(text) == null) {
+                throw new IllegalArgumentException("\"expect_pages\" entry " + e + " is not a page number or \"first..last\"");
+            }
+            pages.add(text);
+        }
+        return List.copyOf(pages);
+    }
+
+    /** An entry of expect_pages as {first, last}, or null if it is neither "n" nor "first..last". */
+    static long[] pageRange(String text) {
+        String[] parts = text.split("\\.\\.", -1);
+        if (parts.length > 2) {
+            return null;
+        }
+        try {
+            long first = Long.decode(parts[0].trim());
+            long last = parts.length == 2 ? Long.decode(parts[1].trim()) : first;
+            return first < 0 || last < first ? null : new long[] {first, last};
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     private static Expect plainExpect(Members m) {
         ObjectNode e = m.object("expect");
         if (e == null) {

@@ -40,6 +40,7 @@ public final class VtdIommu implements IommuHardware {
     static final int RESERVED_DIDS = 2;
     static final int IOMMU_HWPT_ALLOC_NEST_PARENT = 1;
     static final int IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+    static final int IOMMU_HWPT_ALLOC_PASID = 1 << 3;
     static final int IOMMU_HWPT_DATA_VTD_S1 = 1;
     public static final int IOMMU_HW_INFO_TYPE_INTEL_VTD = 1;
     static final int IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 = 1;
@@ -319,12 +320,13 @@ public final class VtdIommu implements IommuHardware {
         boolean dirty = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0;
         boolean nestParent = (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) != 0;
         if (parent != null) {
-            if (!caps.nesting() || flags != 0) {
+            if (!caps.nesting() || (flags & ~IOMMU_HWPT_ALLOC_PASID) != 0) {
                 throw new IommufdException(Errno.EOPNOTSUPP, "no nesting on this unit, or flags on a nested domain");
             }
             return nestedDomainAlloc(parent, data);
         }
-        if ((flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) != 0) {
+        // ALLOC_PASID needs nothing special: every VT-d paging domain can sit in a PASID entry.
+        if ((flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_ALLOC_PASID)) != 0) {
             throw new IommufdException(Errno.EOPNOTSUPP, "unsupported HWPT flags 0x" + Integer.toHexString(flags));
         }
         if (nestParent && !caps.nesting()) {

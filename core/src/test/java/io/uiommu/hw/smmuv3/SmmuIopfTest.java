@@ -37,9 +37,9 @@ class SmmuIopfTest {
         int devId = f.bind("pri0");
         int ioas = f.t.ioasAlloc();
         f.faultAlloc();
-        int hwpt = f.iopfHwpt(devId, ioas);
+        int hwpt = f.iopfHwpt(devId, ioas, pasid != 0 ? IOMMU_HWPT_ALLOC_PASID : 0);
         if (pasid != 0) {
-            f.attachRc(devId, ioas).ok();
+            f.attachRc(devId, f.pasidHwpt(devId, ioas)).ok();
         }
         f.attachRc(devId, pasid, hwpt).ok();
         return new int[] {devId, ioas, hwpt};

@@ -144,7 +144,7 @@ class VtdIopfTest {
         int devId = f.bind("pri0");
         int ioas = f.t.ioasAlloc();
         f.faultAlloc();
-        int hwpt = f.iopfHwpt(devId, ioas);
+        int hwpt = f.iopfHwpt(devId, ioas, IOMMU_HWPT_ALLOC_PASID);
         f.attachRc(devId, 5, hwpt).ok();
         byte[] data = new byte[32];
         java.util.Arrays.fill(data, (byte) 7);
@@ -182,8 +182,8 @@ class VtdIopfTest {
         int devId = f.bind("pri0");
         int ioas = f.t.ioasAlloc();
         f.faultAlloc();
-        f.attach(devId, f.iopfHwpt(devId, ioas));
-        f.attachRc(devId, 7, ioas).ok(); // PASID 7 on an auto domain: no fault queue
+        f.attach(devId, f.iopfHwpt(devId, ioas, IOMMU_HWPT_ALLOC_PASID));
+        f.attachRc(devId, 7, f.pasidHwpt(devId, ioas)).ok(); // PASID 7 on a HWPT without a fault queue
         Dma d = f.startDma("pri0", 7, IOVA, 8, false, null);
         assertThat(d.done()).isTrue();
         assertThat(d.result().ok()).isFalse();
@@ -208,7 +208,7 @@ class VtdIopfTest {
         int devId = f.bind("plain0");
         int ioas = f.t.ioasAlloc();
         f.faultAlloc();
-        int hwpt = f.iopfHwpt(devId, ioas);
+        int hwpt = f.iopfHwpt(devId, ioas, IOMMU_HWPT_ALLOC_PASID);
         f.attachRc(devId, hwpt).fails(Errno.ENODEV);
         f.attachRc(devId, 3, hwpt).fails(Errno.ENODEV);
         assertThat(f.attach(devId, ioas)).isNotEqualTo(hwpt); // the device is still usable
