@@ -277,11 +277,13 @@ public final class IommuCore {
      * function's PRI capability is enabled), a fault the IOMMU can report as a page request is sent
      * as one, and the transfer resumes when the response arrives (SUCCESS: the translation is retried;
      * INVALID or FAILURE: it ends with the fault). {@code onDone} hears the result once, possibly
-     * before this returns. Without {@code pri} this is {@link #dma} with a callback.
+     * before this returns. Page requests are sent only while the host has PRI enabled on the
+     * function (I/O page faults enabled for it); without {@code pri} this is {@link #dma} with a
+     * callback.
      */
     public void startDma(IommuDevice dev, int pasid, long iova, byte[] buffer, int offset, int length, boolean write,
             boolean pri, DmaCompletion onDone) {
-        onDone.done(dma(dev, pasid, iova, buffer, offset, length, write));
+        new DmaTransfer(physical, dev, pasid, iova, buffer, offset, length, write, pri, onDone).run();
     }
 
     /** A small number standing for a fault name in the uAPI (1, 2, ...; 0 is "no fault"). */

@@ -23,6 +23,7 @@ public abstract class IommuDomain {
     protected long pgsizeBitmap;
     protected long apertureStart;
     protected long apertureEnd = -1L;
+    private volatile IopfHandler iopfHandler;
 
     protected IommuDomain(Type type, IommuDriver driver) {
         this.type = type;
@@ -35,6 +36,16 @@ public abstract class IommuDomain {
 
     public final IommuDriver driver() {
         return driver;
+    }
+
+    /** The I/O page fault handler (domain->iopf_handler), or null: page requests routed here are refused. */
+    public final IopfHandler iopfHandler() {
+        return iopfHandler;
+    }
+
+    /** Installs the handler (iommufd does so for HWPTs allocated with a fault queue). */
+    public final void setIopfHandler(IopfHandler handler) {
+        this.iopfHandler = handler;
     }
 
     /** Page sizes the domain can map, one bit per size. */

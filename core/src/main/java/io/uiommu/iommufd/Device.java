@@ -27,6 +27,8 @@ public final class Device extends IommufdObject {
     Vdevice vdev;
     /** Bound by {@link #bindPlatform}: DESTROY and close release it. */
     private boolean platformBound;
+    /** Attachments to HWPTs with a fault queue (idev->iopf_enabled): I/O page faults are on while > 0. */
+    private int iopfEnabled;
 
     private Device(IommufdContext ctx, IommuDevice dev) {
         super(ObjectType.DEVICE);
@@ -134,6 +136,7 @@ public final class Device extends IommufdObject {
         for (int pasid : attachedPasids()) {
             HwPagetable h = pasidHwpts.remove(pasid);
             ctx.iommu().detachDevicePasid(dev, pasid);
+            faultDetached(h, pasid);
             putHwpt(h);
         }
         if (hwpt != null) {
@@ -163,9 +166,7 @@ public final class Device extends IommufdObject {
             return;
         }
         ctx.iommu().detachDevicePasid(dev, pasid);
-        if (old.fault != null) {
-            old.fault.autoRespond(this);
-        }
+        faultDetached(old, pasid);
         putHwpt(old);
         put();
     }
@@ -195,13 +196,19 @@ public final class Device extends IommufdObject {
             return;
         }
         checkPasidCompat(target, pasid);
-        ctx.iommu().attachDevicePasid(dev, pasid, target.domain(), old != null);
+        boolean iopfOn = faultAttaching(target, old);
+        try {
+            ctx.iommu().attachDevicePasid(dev, pasid, target.domain(), old != null);
+        } catch (RuntimeException e) {
+            if (iopfOn) {
+                iopfDisable();
+            }
+            throw e;
+        }
         pasidHwpts.put(pasid, target);
         target.get();
         if (old != null) {
-            if (old.fault != null) {
-                old.fault.autoRespond(this);
-            }
+            faultReplaced(old, target, pasid);
             putHwpt(old);
         }
     }
@@ -264,9 +271,7 @@ public final class Device extends IommufdObject {
     private void detachInternal() {
         HwPagetable old = hwpt;
         ctx.iommu().detachDevice(dev);
-        if (old.fault != null) {
-            old.fault.autoRespond(this);
-        }
+        faultDetached(old, io.uiommu.iommu.Translation.NO_PASID);
         if (old instanceof HwptPaging p) {
             p.ioas().iopt().removeReserved(dev);
         }
@@ -306,9 +311,14 @@ public final class Device extends IommufdObject {
             enforceReservedRegions(paging.ioas().iopt());
         }
         if (hwpt == null) {
+            boolean iopfOn = false;
             try {
+                iopfOn = faultAttaching(target, null);
                 ctx.iommu().attachDevice(dev, target.domain());
             } catch (RuntimeException e) {
+                if (iopfOn) {
+                    iopfDisable();
+                }
                 if (paging != null) {
                     paging.ioas().iopt().removeReserved(dev);
                 }
@@ -322,6 +332,7 @@ public final class Device extends IommufdObject {
     /** Undoes {@link #doAttach} of a HWPT whose creation failed afterwards. */
     void abortAttach(HwPagetable target) {
         ctx.iommu().detachDevice(dev);
+        faultDetached(target, io.uiommu.iommu.Translation.NO_PASID);
         HwptPaging paging = pagingOf(target);
         if (paging != null) {
             paging.ioas().iopt().removeReserved(dev);
@@ -345,23 +356,85 @@ public final class Device extends IommufdObject {
         if (newIoas) {
             enforceReservedRegions(newPaging.ioas().iopt());
         }
+        boolean iopfOn = false;
         try {
+            iopfOn = faultAttaching(target, old);
             ctx.iommu().attachDevice(dev, target.domain());
         } catch (RuntimeException e) {
+            if (iopfOn) {
+                iopfDisable();
+            }
             if (newIoas) {
                 newPaging.ioas().iopt().removeReserved(dev);
             }
             throw e;
         }
-        if (old.fault != null) {
-            old.fault.autoRespond(this);
-        }
+        faultReplaced(old, target, io.uiommu.iommu.Translation.NO_PASID);
         if (oldPaging != null && (newPaging == null || newPaging.ioas() != oldPaging.ioas())) {
             oldPaging.ioas().iopt().removeReserved(dev);
         }
         hwpt = target;
         target.get();
         putHwpt(old);
+    }
+
+    // ---- I/O page faults (fault.c: iommufd_fault_iopf_enable/disable, auto response) ----
+
+    /**
+     * Before attaching {@code target} in place of {@code old} (null: nothing): a HWPT with a fault
+     * queue needs I/O page faults on for the device (the driver's errno otherwise); true when this
+     * call turned a reference on, which the caller drops if the attach then fails.
+     */
+    private boolean faultAttaching(HwPagetable target, HwPagetable old) {
+        if (target.fault == null || old != null && old.fault != null) {
+            if (target.fault != null) {
+                target.fault.bind(this);
+            }
+            return false;
+        }
+        iopfEnable();
+        target.fault.bind(this);
+        return true;
+    }
+
+    /** After an attachment to {@code old} went away: its groups are answered INVALID, the reference dropped. */
+    private void faultDetached(HwPagetable old, int attachPasid) {
+        if (old.fault != null) {
+            old.fault.autoRespond(this, attachPasid);
+            iopfDisable();
+        }
+    }
+
+    /** After {@code old} was replaced by {@code target} on an attachment. */
+    private void faultReplaced(HwPagetable old, HwPagetable target, int attachPasid) {
+        if (old.fault != null) {
+            old.fault.autoRespond(this, attachPasid);
+            if (target.fault == null) {
+                iopfDisable();
+            }
+        }
+    }
+
+    private void iopfEnable() {
+        if (iopfEnabled++ == 0) {
+            try {
+                io.uiommu.iommu.IoPageFault.enable(dev);
+            } catch (RuntimeException e) {
+                iopfEnabled--;
+                throw e;
+            }
+        }
+    }
+
+    private void iopfDisable() {
+        if (iopfEnabled > 0 && --iopfEnabled == 0) {
+            io.uiommu.iommu.IoPageFault.disable(dev);
+        }
+    }
+
+    /** Whether I/O page faults are on for the device (an attachment to a HWPT with a fault queue). */
+    public boolean iopfEnabled() {
+        return iopfEnabled > 0;
     }
 
     private void enforceReservedRegions(IoPagetable iopt) {

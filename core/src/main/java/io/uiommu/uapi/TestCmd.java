@@ -6,7 +6,6 @@ import io.uiommu.hw.mock.MockPagingDomain;
 import io.uiommu.iommufd.Access;
 import io.uiommu.iommufd.Device;
 import io.uiommu.iommufd.Errno;
-import io.uiommu.iommufd.Fault;
 import io.uiommu.iommufd.HwPagetable;
 import io.uiommu.iommufd.HwptNested;
 import io.uiommu.iommufd.HwptPaging;
@@ -389,13 +388,12 @@ final class TestCmd {
             throw new IommufdException(Errno.EINVAL, "not a mock device");
         }
         int pasid = u.u32(off("trigger_iopf.pasid"));
-        int flags = UapiConstants.IOMMU_PGFAULT_FLAGS_LAST_PAGE
-                | (pasid != 0 ? UapiConstants.IOMMU_PGFAULT_FLAGS_PASID_VALID : 0);
-        Fault fault = idev.hwpt() == null ? null : idev.hwpt().fault();
-        if (fault != null) {
-            fault.report(new Fault.PageRequest(idev, flags, pasid, u.u32(off("trigger_iopf.grpid")),
-                    u.u32(off("trigger_iopf.perm")), u.u64(off("trigger_iopf.addr"))));
-        }
+        int flags = io.uiommu.iommu.PageRequest.LAST_PAGE
+                | (pasid != 0 ? io.uiommu.iommu.PageRequest.PASID_VALID : 0);
+        // iommu_report_device_fault: routed to the handler of the attached domain, answered if none.
+        io.uiommu.iommu.IoPageFault.reportDeviceFault(idev.iommuDevice(), new io.uiommu.iommu.PageRequest(flags,
+                pasid, u.u32(off("trigger_iopf.grpid")), u.u32(off("trigger_iopf.perm")),
+                u.u64(off("trigger_iopf.addr"))));
         return 0;
     }
 

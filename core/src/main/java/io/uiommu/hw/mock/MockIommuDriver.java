@@ -204,6 +204,43 @@ public final class MockIommuDriver implements IommuDriver {
         }
     }
 
+    /** mock_ops.user_pasid_table: the nested domain on the RID serves PASIDs nothing is attached to. */
+    @Override
+    public boolean userPasidTable() {
+        return true;
+    }
+
+    /** mock_dev_enable_feat: every mock device joins the mock's fault queue; its function may send requests. */
+    @Override
+    public void enableIopf(IommuDevice dev) {
+        dev.pri().setEnabled(true);
+    }
+
+    @Override
+    public void disableIopf(IommuDevice dev) {
+        dev.pri().setEnabled(false);
+    }
+
+    /**
+     * The mock has no page request queue: a request goes straight to the core, as
+     * IOMMU_TEST_OP_TRIGGER_IOPF does.
+     */
+    @Override
+    public void sendPageRequest(IommuDevice dev, io.uiommu.iommu.PageRequest request) {
+        io.uiommu.iommu.IoPageFault.reportDeviceFault(dev, request);
+    }
+
+    /** mock_domain_page_response does nothing in the kernel; here the answer reaches the device. */
+    @Override
+    public void pageResponse(IommuDevice dev, io.uiommu.iommu.PageRequest last, int code) {
+        dev.pri().prgResponse(last.grpid(), last.pasidValid() ? last.pasid() : Translation.NO_PASID, code);
+    }
+
+    @Override
+    public boolean pageRequestable(Translation fault) {
+        return fault.faultCode == FAULT_NOT_PRESENT || fault.faultCode == FAULT_PERMISSION;
+    }
+
     @Override
     public HwInfo hwInfo(IommuDevice dev) {
         byte[] info = new byte[8];
