@@ -497,6 +497,29 @@ public final class Smmu {
      */
     public void translate(int sid, int ssid, long iova, int access, Translation out) {
         out.reset(iova, ssid, access);
+        // read before any cached configuration is used: see fillTlb
+        long generation = tlbGeneration;
+        boolean tlbMissed = false;
+        if ((cr0 & CR0_SMMUEN) != 0 && (auditor == null || !auditor.enabled())) {
+            // the hit path, small enough to inline: one shortcut to the TLB tag, one TLB probe
+            long tag = configs.tlbTag(sid, ssid);
+            if (tag != ConfigCache.NO_TAG) {
+                if (tlb.lookup(tag, iova, (access & IommuDomain.IOMMU_WRITE) != 0 ? PageTableFormat.WRITE
+                        : PageTableFormat.READ, out, null)) {
+                    return;
+                }
+                tlbMissed = true;
+            }
+        }
+        translateSlow(sid, ssid, iova, access, out, generation, tlbMissed);
+    }
+
+    /**
+     * The rest of {@link #translate}: configuration caches or fetches, TLB, walks, faults;
+     * {@code tlbMissed} when the hit path has already probed the TLB for this tag in vain.
+     */
+    private void translateSlow(int sid, int ssid, long iova, int access, Translation out, long generation,
+            boolean tlbMissed) {
         boolean write = (access & IommuDomain.IOMMU_WRITE) != 0;
         int ptAccess = write ? PageTableFormat.WRITE : PageTableFormat.READ;
         if ((cr0 & CR0_SMMUEN) == 0) {
@@ -508,8 +531,6 @@ public final class Smmu {
             return;
         }
         boolean audit = auditor != null && auditor.enabled();
-        // read before any cached configuration is used: see fillTlb
-        long generation = tlbGeneration;
         StreamConfig ste = configs.ste(sid);
         if (ste == null) {
             ste = fetchSte(sid, ssid, iova, write, audit, out);
@@ -533,7 +554,7 @@ public final class Smmu {
                     event(out, Event.C_BAD_SUBSTREAMID, sid, ssid, iova, write, false, 0, 0);
                     return;
                 }
-                translateStage2(ste, sid, iova, ptAccess, write, audit, generation, out);
+                translateStage2(ste, sid, ssid, iova, ptAccess, write, audit, generation, tlbMissed, out);
                 return;
             }
             default -> {
@@ -552,7 +573,8 @@ public final class Smmu {
                     }
                     case Ste.S1DSS_BYPASS -> {
                         if (ste.stage2()) {
-                            translateStage2(ste, sid, iova, ptAccess, write, audit, generation, out);
+                            translateStage2(ste, sid, ssid, iova, ptAccess, write, audit, generation, tlbMissed,
+                                    out);
                         } else {
                             bypass(iova, out);
                         }
@@ -583,7 +605,10 @@ public final class Smmu {
             auditor.checkHit("smmuv3", "CD cache", cd.label(), cd.fill());
         }
         long tag = Tlb.tag(Tlb.KIND_NH, ste.vmid(), cd.asid());
-        if (tlb.lookup(tag, iova, ptAccess, out, audit ? auditor : null)) {
+        if (!tlbMissed && tlb.lookup(tag, iova, ptAccess, out, audit ? auditor : null)) {
+            if (!audit) {
+                putTag(sid, ssid, tag, ste, cd);
+            }
             return;
         }
         Scratch sc = scratch.get();
@@ -633,10 +658,13 @@ public final class Smmu {
         fillTlb(generation, tag, iova, size, pa, cachedPerm(perm, cleanWritable), audit, s1, s2, ste, cd);
     }
 
-    private void translateStage2(StreamConfig ste, int sid, long ipa, int ptAccess, boolean write, boolean audit,
-            long generation, Translation out) {
+    private void translateStage2(StreamConfig ste, int sid, int ssid, long ipa, int ptAccess, boolean write,
+            boolean audit, long generation, boolean tlbMissed, Translation out) {
         long tag = Tlb.tag(Tlb.KIND_S2, ste.vmid(), 0);
-        if (tlb.lookup(tag, ipa, ptAccess, out, audit ? auditor : null)) {
+        if (!tlbMissed && tlb.lookup(tag, ipa, ptAccess, out, audit ? auditor : null)) {
+            if (!audit) {
+                putTag(sid, ssid, tag, ste, null);
+            }
             return;
         }
         Scratch sc = scratch.get();
@@ -654,6 +682,11 @@ public final class Smmu {
         out.descriptorReads = s2.descriptorReads;
         fillTlb(generation, tag, ipa, s2.pageSize, s2.outputAddress, cachedPerm(s2.perm, s2.cleanWritable), audit,
                 null, s2, ste, null);
+    }
+
+    /** Makes the hit path's shortcut for (sid, ssid) once a TLB hit found the tag the slow way. */
+    private synchronized void putTag(int sid, int ssid, long tag, StreamConfig ste, ContextConfig cd) {
+        configs.putTag(sid, ssid, tag, ste, cd);
     }
 
     /**

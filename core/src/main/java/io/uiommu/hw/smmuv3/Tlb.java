@@ -14,8 +14,11 @@ import java.lang.invoke.VarHandle;
  * TLBI_NSNH_ALL everything. A combined nested entry survives TLBI_S2_IPA, as the architecture
  * allows, which is why Linux follows a nest parent's stage-2 invalidation with TLBI_NH_ALL.
  *
- * <p>Direct-mapped, {@value #ENTRIES} entries, one probe per page size in use. A hit neither
- * allocates nor locks: each entry is a seqlock (odd sequence while a writer changes it).
+ * <p>Direct-mapped, {@value #ENTRIES} entries, one probe per page size in use. An entry is four
+ * adjacent longs of one array (sequence, tag, input page | shift, output page | permissions), so a
+ * hit reads one or two cache lines and chases no pointer; the sequence word is a seqlock (odd while
+ * a writer changes the entry). A hit neither allocates nor locks. What audit mode keeps per entry
+ * (the words it was filled from, a label) sits in side arrays a hit reads only when auditing.
  *
  * <p>Locking: fills and invalidations are serialized by the SMMU's lock; lookups are lock-free.
  */
@@ -24,48 +27,35 @@ final class Tlb {
     static final int KIND_NH = 1;
     static final int KIND_S2 = 2;
 
-    private static final VarHandle SEQ;
+    private static final int STRIDE = 4;
+    private static final int SEQ = 0;
+    private static final int TAG = 1;
+    /** Input page base | shift (a page is at least 4 KiB, so the shift fits below it). */
+    private static final int IN = 2;
+    /** Output page base | permissions. */
+    private static final int OUT = 3;
+    private static final long LOW_BITS = 0xFFF;
+    private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
 
-    static {
-        try {
-            SEQ = MethodHandles.lookup().findVarHandle(Entry.class, "seq", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    /** One cached translation: input page {@code pfn << shift} of {@code tag} to {@code outBase}. */
-    static final class Entry {
-        @SuppressWarnings("unused")
-        private int seq;
-        long tag;
-        long inputPage;
-        int shift;
-        long outBase;
-        int perm;
-        int level;
-        CacheFill fill;
-        String label;
-    }
-
-    private final Entry[] entries = new Entry[ENTRIES];
+    private final long[] words = new long[ENTRIES * STRIDE];
+    private final CacheFill[] fills = new CacheFill[ENTRIES];
+    private final String[] labels = new String[ENTRIES];
     /** Bit n set: some entry may hold a page of 2^n bytes. */
     private volatile long shiftsInUse;
     private int valid;
-
-    Tlb() {
-        for (int i = 0; i < ENTRIES; i++) {
-            entries[i] = new Entry();
-        }
-    }
 
     static long tag(int kind, int vmid, int asid) {
         return (long) kind << 40 | (long) vmid << 16 | asid;
     }
 
-    private static int index(long tag, long inputPage) {
-        long h = (tag * 0x9E3779B97F4A7C15L) ^ (inputPage * 0xC2B2AE3D27D4EB4FL);
-        return (int) (h ^ (h >>> 29)) & (ENTRIES - 1);
+    /**
+     * Consecutive pages of one tag and size take consecutive entries, as the low address bits
+     * index a hardware TLB, so a contiguous working set of up to {@value #ENTRIES} pages never
+     * evicts itself; where a tag's run starts is a hash of the tag and the page size.
+     */
+    private static int index(long tag, long inputPage, int shift) {
+        long h = (tag ^ (long) shift << 48) * 0x9E3779B97F4A7C15L;
+        return (int) (inputPage + (h >>> 32)) & (ENTRIES - 1);
     }
 
     /**
@@ -74,27 +64,32 @@ final class Tlb {
      * auditing) check the entry, and returns true.
      */
     boolean lookup(long tag, long iova, int access, Translation out, StaleTranslationAuditor auditor) {
+        long[] w = words;
         for (long m = shiftsInUse; m != 0; m &= m - 1) {
             int shift = Long.numberOfTrailingZeros(m);
-            long page = iova >>> shift;
-            Entry e = entries[index(tag, page)];
-            int s = (int) SEQ.getAcquire(e);
-            if ((s & 1) != 0 || e.tag != tag || e.inputPage != page || e.shift != shift) {
+            int e = index(tag, iova >>> shift, shift);
+            int at = e * STRIDE;
+            long s = (long) WORD.getAcquire(w, at + SEQ);
+            long in = w[at + IN];
+            long entryTag = w[at + TAG];
+            long outPerm = w[at + OUT];
+            VarHandle.loadLoadFence();
+            if (in != ((iova & (-1L << shift)) | shift) || entryTag != tag || (s & 1) != 0
+                    || (long) WORD.getOpaque(w, at + SEQ) != s) {
                 continue;
             }
-            long outBase = e.outBase;
-            int perm = e.perm;
-            CacheFill fill = e.fill;
-            String label = e.label;
-            VarHandle.loadLoadFence();
-            if ((int) SEQ.getVolatile(e) != s || (access & ~perm) != 0) {
+            if ((access & ~(int) (outPerm & LOW_BITS)) != 0) {
                 return false;
             }
-            if (auditor != null && fill != null) {
-                auditor.checkHit("smmuv3", "TLB", label, fill);
+            if (auditor != null) {
+                CacheFill fill = fills[e];
+                if (fill != null) {
+                    auditor.checkHit("smmuv3", "TLB", labels[e], fill);
+                }
             }
-            out.physAddr = outBase | (iova & ((1L << shift) - 1));
-            out.pageSize = 1L << shift;
+            long size = 1L << shift;
+            out.physAddr = (outPerm & ~LOW_BITS) | (iova & (size - 1));
+            out.pageSize = size;
             out.cacheHit = true;
             return true;
         }
@@ -106,27 +101,26 @@ final class Tlb {
      * (created on first use), or null when not auditing.
      */
     CacheFill insert(long tag, long iova, int shift, long outBase, int perm, boolean audit, String label) {
-        long page = iova >>> shift;
-        Entry e = entries[index(tag, page)];
-        int s = (int) SEQ.getVolatile(e);
-        SEQ.setVolatile(e, s + 1);
-        if (e.tag == 0) {
+        long[] w = words;
+        int e = index(tag, iova >>> shift, shift);
+        int at = e * STRIDE;
+        long s = w[at + SEQ];
+        WORD.setVolatile(w, at + SEQ, s + 1);
+        if (w[at + TAG] == 0) {
             valid++;
         }
-        e.tag = tag;
-        e.inputPage = page;
-        e.shift = shift;
-        e.outBase = outBase & -(1L << shift);
-        e.perm = perm;
-        if (audit && e.fill == null) {
-            e.fill = new CacheFill();
+        w[at + TAG] = tag;
+        w[at + IN] = (iova & (-1L << shift)) | shift;
+        w[at + OUT] = (outBase & (-1L << shift)) | (perm & LOW_BITS);
+        if (audit && fills[e] == null) {
+            fills[e] = new CacheFill();
         }
-        e.label = label;
-        CacheFill fill = audit ? e.fill : null;
+        labels[e] = label;
+        CacheFill fill = audit ? fills[e] : null;
         if (!audit) {
-            e.fill = null;
+            fills[e] = null;
         }
-        SEQ.setRelease(e, s + 2);
+        WORD.setRelease(w, at + SEQ, s + 2);
         shiftsInUse |= 1L << shift;
         return fill;
     }
@@ -142,17 +136,20 @@ final class Tlb {
         if (valid == 0) {
             return 0;
         }
+        long[] w = words;
         int n = 0;
-        for (Entry e : entries) {
-            if (e.tag == 0) {
+        for (int at = 0; at < w.length; at += STRIDE) {
+            long tag = w[at + TAG];
+            if (tag == 0) {
                 continue;
             }
-            long base = e.inputPage << e.shift;
-            if (match.test(e.tag, base, base + (1L << e.shift) - 1)) {
-                int s = (int) SEQ.getVolatile(e);
-                SEQ.setVolatile(e, s + 1);
-                e.tag = 0;
-                SEQ.setRelease(e, s + 2);
+            long in = w[at + IN];
+            long base = in & ~LOW_BITS;
+            if (match.test(tag, base, base + (1L << (in & LOW_BITS)) - 1)) {
+                long s = w[at + SEQ];
+                WORD.setVolatile(w, at + SEQ, s + 1);
+                w[at + TAG] = 0;
+                WORD.setRelease(w, at + SEQ, s + 2);
                 valid--;
                 n++;
             }

@@ -31,7 +31,6 @@ final class IoTlb {
     private static final int PERM_WRITE = 2;
     private static final int WRITE_WALKED = 4;
     private static final int PGTT_SHIFT = 4;
-    private static final int[] SIZE_SHIFT = {12, 21, 30};
 
     private final CacheSlots slots = new CacheSlots(SLOTS);
     /** Leaf base | size class + 1 (0 = empty). */
@@ -73,13 +72,23 @@ final class IoTlb {
         return (long) did << 20 | pasid;
     }
 
-    private static int slot(long tag, long pageKey) {
-        long h = (pageKey ^ tag * 0xC2B2AE3D27D4EB4FL) * 0x9E3779B97F4A7C15L;
-        return (int) (h >>> 52) & (SLOTS - 1);
+    /**
+     * Consecutive pages of one (DID, PASID) and size take consecutive slots, as the low address
+     * bits index a hardware IOTLB, so a contiguous working set of up to {@value #SLOTS} pages never
+     * evicts itself; where a tag's run starts is a hash of the tag and the size class.
+     */
+    private static int slot(long tag, long iova, int sizeClass) {
+        long h = (tag ^ (long) sizeClass << 56) * 0x9E3779B97F4A7C15L;
+        return (int) ((iova >>> sizeShift(sizeClass)) + (h >>> 32)) & (SLOTS - 1);
+    }
+
+    /** 4 KiB, 2 MiB, 1 GiB. */
+    private static int sizeShift(int sizeClass) {
+        return 12 + 9 * sizeClass;
     }
 
     private static long pageKey(long iova, int sizeClass) {
-        return (iova & -(1L << SIZE_SHIFT[sizeClass])) | (sizeClass + 1);
+        return (iova & -(1L << sizeShift(sizeClass))) | (sizeClass + 1);
     }
 
     /**
@@ -91,7 +100,7 @@ final class IoTlb {
         int classes = largeEntries == 0 ? 1 : 3;
         for (int c = 0; c < classes; c++) {
             long pk = pageKey(iova, c);
-            int i = slot(tag, pk);
+            int i = slot(tag, iova, c);
             long s = slots.readBegin(i);
             long kp = keyPage[i];
             long kt = keyTag[i];
@@ -109,10 +118,10 @@ final class IoTlb {
                 CacheFill f = fills[i];
                 if (f != null && f.words() > 0) {
                     auditor.checkHit("vtd", NAME, "did " + did + " pasid " + pasid + " iova 0x"
-                            + Long.toHexString(kp & ~0xFFFL) + " (" + (1L << SIZE_SHIFT[c] >> 10) + " KiB)", f);
+                            + Long.toHexString(kp & ~0xFFFL) + " (" + (1L << sizeShift(c) >> 10) + " KiB)", f);
                 }
             }
-            long size = 1L << SIZE_SHIFT[c];
+            long size = 1L << sizeShift(c);
             out.physAddr = leaf + (iova & (size - 1));
             out.pageSize = size;
             return fl >>> PGTT_SHIFT;
@@ -134,7 +143,7 @@ final class IoTlb {
         int c = pageSize == 1L << 30 ? 2 : pageSize == 1L << 21 ? 1 : 0;
         long tag = tag(did, pasid);
         long pk = pageKey(iova, c);
-        int i = slot(tag, pk);
+        int i = slot(tag, iova, c);
         slots.beginWrite(i);
         if (generation != walkGeneration) {
             slots.endWrite(i);
@@ -265,7 +274,7 @@ final class IoTlb {
 
     private boolean overlaps(int i, long base, long size) {
         long kp = keyPage[i];
-        long entrySize = 1L << SIZE_SHIFT[(int) (kp & 3) - 1];
+        long entrySize = 1L << sizeShift((int) (kp & 3) - 1);
         long entryBase = kp & ~0xFFFL;
         return Long.compareUnsigned(entryBase, base + size - 1) <= 0
                 && Long.compareUnsigned(base, entryBase + entrySize - 1) <= 0;
