@@ -16,8 +16,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * STE or CD moves the epoch on, so a shortcut is never used once an entry it was made from has left
  * the cache.
  *
- * <p>Locking: lookups are lock-free (immutable entries; a seqlock per shortcut entry); fills and
- * invalidations run under the SMMU's lock.
+ * <p>Locking: STE/CD fills and invalidations run under the SMMU's lock; lookups are lock-free
+ * (immutable entries; a seqlock per shortcut entry), and so are shortcut fills.
  */
 final class ConfigCache {
     static final int STE_SLOTS = 256;
@@ -99,20 +99,26 @@ final class ConfigCache {
 
     /**
      * Remembers the TLB tag of (sid, ssid) as made from {@code ste} and {@code cd} (null for a
-     * stage-2-only stream), if the cache holds exactly those now; caller holds the SMMU's lock.
+     * stage-2-only stream), if the cache holds exactly those now. Lock-free: the epoch is read
+     * before the entries are compared, so a CFGI or replacement racing with this either makes the
+     * comparison fail or leaves the shortcut with an epoch that is already past; a slot another
+     * thread is writing is left alone (the shortcut is only an accelerator).
      */
     void putTag(int sid, int ssid, long tag, StreamConfig ste, ContextConfig cd) {
+        long madeIn = epoch;
         if (stes.get(steSlot(sid)) != ste || cd != null && cds.get(cdSlot(sid, cd.ssid())) != cd) {
             return;
         }
         long key = tagKey(sid, ssid);
         int at = tagSlot(key) * STRIDE;
         long[] w = tags;
-        long s = w[at + SEQ];
-        WORD.setVolatile(w, at + SEQ, s + 1);
+        long s = (long) WORD.getVolatile(w, at + SEQ);
+        if ((s & 1) != 0 || !WORD.compareAndSet(w, at + SEQ, s, s + 1)) {
+            return;
+        }
         w[at + KEY] = key;
         w[at + TAG] = tag;
-        w[at + EPOCH] = epoch;
+        w[at + EPOCH] = madeIn;
         WORD.setRelease(w, at + SEQ, s + 2);
     }
 

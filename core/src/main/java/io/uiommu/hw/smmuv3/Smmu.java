@@ -607,7 +607,7 @@ public final class Smmu {
         long tag = Tlb.tag(Tlb.KIND_NH, ste.vmid(), cd.asid());
         if (!tlbMissed && tlb.lookup(tag, iova, ptAccess, out, audit ? auditor : null)) {
             if (!audit) {
-                putTag(sid, ssid, tag, ste, cd);
+                configs.putTag(sid, ssid, tag, ste, cd); // the hit path's shortcut from now on
             }
             return;
         }
@@ -663,7 +663,7 @@ public final class Smmu {
         long tag = Tlb.tag(Tlb.KIND_S2, ste.vmid(), 0);
         if (!tlbMissed && tlb.lookup(tag, ipa, ptAccess, out, audit ? auditor : null)) {
             if (!audit) {
-                putTag(sid, ssid, tag, ste, null);
+                configs.putTag(sid, ssid, tag, ste, null);
             }
             return;
         }
@@ -682,11 +682,6 @@ public final class Smmu {
         out.descriptorReads = s2.descriptorReads;
         fillTlb(generation, tag, ipa, s2.pageSize, s2.outputAddress, cachedPerm(s2.perm, s2.cleanWritable), audit,
                 null, s2, ste, null);
-    }
-
-    /** Makes the hit path's shortcut for (sid, ssid) once a TLB hit found the tag the slow way. */
-    private synchronized void putTag(int sid, int ssid, long tag, StreamConfig ste, ContextConfig cd) {
-        configs.putTag(sid, ssid, tag, ste, cd);
     }
 
     /**
