@@ -1,6 +1,7 @@
 package io.uiommu.hw.vtd;
 
 import io.uiommu.iommu.CacheFill;
+import io.uiommu.iommu.ShortcutCache;
 import io.uiommu.iommu.StaleTranslationAuditor;
 
 /**
@@ -23,9 +24,12 @@ final class ContextCache {
     private final long[] summary = new long[SLOTS];
     private final CacheFill[] fills = new CacheFill[SLOTS];
     private final StaleTranslationAuditor auditor;
+    /** Advanced after every invalidation and every fill that replaces an entry. */
+    private final ShortcutCache shortcuts;
 
-    ContextCache(StaleTranslationAuditor auditor) {
+    ContextCache(StaleTranslationAuditor auditor, ShortcutCache shortcuts) {
         this.auditor = auditor;
+        this.shortcuts = shortcuts;
     }
 
     private static int slot(int sid) {
@@ -97,6 +101,7 @@ final class ContextCache {
     synchronized void fill(int sid, long address, long q0, long q1) {
         int i = slot(sid);
         slots.beginWrite(i);
+        boolean replaced = key[i] != 0;
         key[i] = sid + 1;
         qword0[i] = q0;
         qword1[i] = q1;
@@ -110,6 +115,9 @@ final class ContextCache {
             fills[i].begin(auditor);
         }
         slots.endWrite(i);
+        if (replaced) {
+            shortcuts.advance();
+        }
     }
 
     /** Global invalidation (also what domain-selective means in scalable mode: DID is ignored). */
@@ -119,6 +127,7 @@ final class ContextCache {
                 clear(i);
             }
         }
+        shortcuts.advance();
     }
 
     /** Device-selective invalidation: source ids equal to {@code sid} outside the function mask. */
@@ -135,6 +144,7 @@ final class ContextCache {
                 clear(i);
             }
         }
+        shortcuts.advance();
     }
 
     private void clear(int i) {

@@ -4,7 +4,11 @@ import io.uiommu.iommu.CacheFill;
 import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.pt.PageTableFormat;
 import io.uiommu.pt.Walk;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * The IOTLB: translations tagged by domain id, PASID (RID_PASID for requests without one) and the
@@ -21,8 +25,13 @@ import io.uiommu.pt.Walk;
  * A hit serves the cached leaf without reading memory; a write hitting an entry filled by a read
  * walks again (hardware must set the dirty bit), as does an access the entry does not permit.
  *
- * <p>Locking: fills and invalidations take one slot at a time ({@link CacheSlots}); lookups are
- * lock-free; the large/nested entry counts are atomic.
+ * <p>Direct-mapped, {@value #SLOTS} slots. A slot is four adjacent longs of one array (sequence,
+ * input page | size class, DID | PASID, output page | permissions and PGTT), so a hit reads one or
+ * two cache lines; what audit mode keeps per slot sits in a side array a hit reads only then.
+ *
+ * <p>Locking: per slot, its sequence word (a writer makes it odd by compare-and-set, as
+ * {@link CacheSlots} does; readers take no lock and treat a change as a miss); the large-entry
+ * count is atomic.
  */
 final class IoTlb {
     static final String NAME = "IOTLB";
@@ -31,37 +40,38 @@ final class IoTlb {
     private static final int PERM_WRITE = 2;
     private static final int WRITE_WALKED = 4;
     private static final int PGTT_SHIFT = 4;
+    private static final long FLAGS_MASK = 0xFFF;
 
-    private final CacheSlots slots = new CacheSlots(SLOTS);
+    private static final int STRIDE = 4;
+    private static final int SEQ = 0;
     /** Leaf base | size class + 1 (0 = empty). */
-    private final long[] keyPage = new long[SLOTS];
+    private static final int PAGE = 1;
     /** did << 20 | pasid. */
-    private final long[] keyTag = new long[SLOTS];
-    private final long[] output = new long[SLOTS];
-    private final int[] flags = new int[SLOTS];
+    private static final int TAG = 2;
+    /** Leaf output base | flags (permissions, WRITE_WALKED, PGTT). */
+    private static final int OUT = 3;
+    private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle LARGE;
+
+    static {
+        try {
+            LARGE = MethodHandles.lookup().findVarHandle(IoTlb.class, "largeEntries", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final long[] words = new long[SLOTS * STRIDE];
     private final CacheFill[] fills = new CacheFill[SLOTS];
     private final StaleTranslationAuditor auditor;
     private final PhysicalMemory memory;
-    /** Entries of 2 MiB / 1 GiB leaves, and nested entries, held now (lookups and invalidations skip work when 0). */
     /**
      * Bumped by every invalidation before it scans: a fill whose walk started under an older value
      * is dropped, so a walk racing an invalidation cannot leave a stale entry behind it.
      */
     private volatile long generation;
+    /** Entries of 2 MiB / 1 GiB leaves held now (lookups probe those sizes only when some exist). */
     private volatile int largeEntries;
-    private volatile int nestedEntries;
-    private static final java.lang.invoke.VarHandle LARGE;
-    private static final java.lang.invoke.VarHandle NESTED;
-
-    static {
-        try {
-            var lookup = java.lang.invoke.MethodHandles.lookup();
-            LARGE = lookup.findVarHandle(IoTlb.class, "largeEntries", int.class);
-            NESTED = lookup.findVarHandle(IoTlb.class, "nestedEntries", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     IoTlb(PhysicalMemory memory, StaleTranslationAuditor auditor) {
         this.memory = memory;
@@ -98,17 +108,20 @@ final class IoTlb {
     int lookup(int did, int pasid, long iova, boolean write, boolean audit, Translation out) {
         long tag = tag(did, pasid);
         int classes = largeEntries == 0 ? 1 : 3;
+        long[] w = words;
         for (int c = 0; c < classes; c++) {
             long pk = pageKey(iova, c);
             int i = slot(tag, iova, c);
-            long s = slots.readBegin(i);
-            long kp = keyPage[i];
-            long kt = keyTag[i];
-            long leaf = output[i];
-            int fl = flags[i];
-            if (kp != pk || kt != tag || !slots.readValid(i, s)) {
+            int at = i * STRIDE;
+            long s = (long) WORD.getAcquire(w, at + SEQ);
+            long kp = w[at + PAGE];
+            long kt = w[at + TAG];
+            long leaf = w[at + OUT];
+            VarHandle.loadLoadFence();
+            if (kp != pk || kt != tag || (s & 1) != 0 || (long) WORD.getOpaque(w, at + SEQ) != s) {
                 continue;
             }
+            int fl = (int) (leaf & FLAGS_MASK);
             boolean usable = write ? (fl & (PERM_WRITE | WRITE_WALKED)) == (PERM_WRITE | WRITE_WALKED)
                     : (fl & PERM_READ) != 0;
             if (!usable) {
@@ -122,47 +135,62 @@ final class IoTlb {
                 }
             }
             long size = 1L << sizeShift(c);
-            out.physAddr = leaf + (iova & (size - 1));
+            out.physAddr = (leaf & ~FLAGS_MASK) + (iova & (size - 1));
             out.pageSize = size;
             return fl >>> PGTT_SHIFT;
         }
         return 0;
     }
 
-    /**
-     * Caches the leaf a walk found. In audit mode the entry remembers the PASID entry's first three
-     * qwords and every descriptor the walks read (their values now, after the walk's A/D updates).
-     */
     /** The value to pass to {@link #fill}, read before the walk. */
     long generation() {
         return generation;
     }
 
+    /** Takes slot {@code i} (spinning while another writer holds it). */
+    private void beginWrite(int i) {
+        long[] w = words;
+        int at = i * STRIDE + SEQ;
+        while (true) {
+            long s = (long) WORD.getVolatile(w, at);
+            if ((s & 1) == 0 && WORD.compareAndSet(w, at, s, s + 1)) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private void endWrite(int i) {
+        int at = i * STRIDE + SEQ;
+        WORD.setRelease(words, at, words[at] + 1);
+    }
+
+    /**
+     * Caches the leaf a walk found. In audit mode the entry remembers the PASID entry's first three
+     * qwords and every descriptor the walks read (their values now, after the walk's A/D updates).
+     */
     void fill(long walkGeneration, int did, int pasid, long iova, long leafOutput, long pageSize, int perm,
             boolean write, int pgtt, long pasidEntryAddress, Walk first, Walk second) {
         int c = pageSize == 1L << 30 ? 2 : pageSize == 1L << 21 ? 1 : 0;
         long tag = tag(did, pasid);
-        long pk = pageKey(iova, c);
         int i = slot(tag, iova, c);
-        slots.beginWrite(i);
+        int at = i * STRIDE;
+        long[] w = words;
+        beginWrite(i);
         if (generation != walkGeneration) {
-            slots.endWrite(i);
+            endWrite(i);
             return;
         }
-        if (keyPage[i] != 0) {
+        if (w[at + PAGE] != 0) {
             forget(i);
         }
-        keyPage[i] = pk;
-        keyTag[i] = tag;
-        output[i] = leafOutput & -pageSize;
-        flags[i] = ((perm & io.uiommu.pt.PageTableFormat.READ) != 0 ? PERM_READ : 0)
-                | ((perm & io.uiommu.pt.PageTableFormat.WRITE) != 0 ? PERM_WRITE : 0)
-                | (write ? WRITE_WALKED : 0) | pgtt << PGTT_SHIFT;
+        w[at + PAGE] = pageKey(iova, c);
+        w[at + TAG] = tag;
+        w[at + OUT] = (leafOutput & -pageSize) | ((perm & PageTableFormat.READ) != 0 ? PERM_READ : 0)
+                | ((perm & PageTableFormat.WRITE) != 0 ? PERM_WRITE : 0) | (write ? WRITE_WALKED : 0)
+                | (long) pgtt << PGTT_SHIFT;
         if (c != 0) {
             LARGE.getAndAdd(this, 1);
-        }
-        if (pgtt == PasidEntry.PGTT_NESTED) {
-            NESTED.getAndAdd(this, 1);
         }
         if (auditor != null && auditor.enabled()) {
             CacheFill f = fills[i] == null ? (fills[i] = new CacheFill()) : fills[i];
@@ -177,7 +205,7 @@ final class IoTlb {
         } else if (fills[i] != null) {
             fills[i].begin(auditor);
         }
-        slots.endWrite(i);
+        endWrite(i);
     }
 
     private void addWalk(CacheFill f, Walk w) {
@@ -190,28 +218,38 @@ final class IoTlb {
         }
     }
 
+    private long page(int i) {
+        return words[i * STRIDE + PAGE];
+    }
+
+    private long tagOf(int i) {
+        return words[i * STRIDE + TAG];
+    }
+
+    private int pgtt(int i) {
+        return (int) (words[i * STRIDE + OUT] & FLAGS_MASK) >>> PGTT_SHIFT;
+    }
+
+    /** Empties slot {@code i}; the caller holds it. */
     private void forget(int i) {
-        if ((keyPage[i] & 3) != 1) {
+        if ((page(i) & 3) != 1) {
             LARGE.getAndAdd(this, -1);
         }
-        if ((flags[i] >>> PGTT_SHIFT) == PasidEntry.PGTT_NESTED) {
-            NESTED.getAndAdd(this, -1);
-        }
-        keyPage[i] = 0;
+        words[i * STRIDE + PAGE] = 0;
     }
 
     private void clear(int i) {
-        slots.beginWrite(i);
-        if (keyPage[i] != 0) {
+        beginWrite(i);
+        if (page(i) != 0) {
             forget(i);
         }
-        slots.endWrite(i);
+        endWrite(i);
     }
 
     void invalidateAll() {
         generation++;
         for (int i = 0; i < SLOTS; i++) {
-            if (keyPage[i] != 0) {
+            if (page(i) != 0) {
                 clear(i);
             }
         }
@@ -220,7 +258,7 @@ final class IoTlb {
     void invalidateDomain(int did) {
         generation++;
         for (int i = 0; i < SLOTS; i++) {
-            if (keyPage[i] != 0 && (int) (keyTag[i] >>> 20) == did) {
+            if (page(i) != 0 && (int) (tagOf(i) >>> 20) == did) {
                 clear(i);
             }
         }
@@ -232,10 +270,10 @@ final class IoTlb {
         long size = 1L << (12 + addressMask);
         long base = addr & -size;
         for (int i = 0; i < SLOTS; i++) {
-            if (keyPage[i] == 0 || (int) (keyTag[i] >>> 20) != did) {
+            if (page(i) == 0 || (int) (tagOf(i) >>> 20) != did) {
                 continue;
             }
-            int pgtt = flags[i] >>> PGTT_SHIFT;
+            int pgtt = pgtt(i);
             if (pgtt == PasidEntry.PGTT_NESTED || pgtt == PasidEntry.PGTT_SECOND_STAGE && overlaps(i, base, size)) {
                 clear(i);
             }
@@ -247,7 +285,7 @@ final class IoTlb {
         generation++;
         long tag = tag(did, pasid);
         for (int i = 0; i < SLOTS; i++) {
-            if (keyPage[i] != 0 && keyTag[i] == tag && (flags[i] >>> PGTT_SHIFT) != PasidEntry.PGTT_SECOND_STAGE) {
+            if (page(i) != 0 && tagOf(i) == tag && pgtt(i) != PasidEntry.PGTT_SECOND_STAGE) {
                 clear(i);
             }
         }
@@ -261,10 +299,10 @@ final class IoTlb {
         long size = all ? 0 : 1L << (12 + addressMask);
         long base = addr & -size;
         for (int i = 0; i < SLOTS; i++) {
-            if (keyPage[i] == 0 || keyTag[i] != tag) {
+            if (page(i) == 0 || tagOf(i) != tag) {
                 continue;
             }
-            int pgtt = flags[i] >>> PGTT_SHIFT;
+            int pgtt = pgtt(i);
             if ((pgtt == PasidEntry.PGTT_FIRST_STAGE || pgtt == PasidEntry.PGTT_NESTED)
                     && (all || overlaps(i, base, size))) {
                 clear(i);
@@ -273,7 +311,7 @@ final class IoTlb {
     }
 
     private boolean overlaps(int i, long base, long size) {
-        long kp = keyPage[i];
+        long kp = page(i);
         long entrySize = 1L << sizeShift((int) (kp & 3) - 1);
         long entryBase = kp & ~0xFFFL;
         return Long.compareUnsigned(entryBase, base + size - 1) <= 0
@@ -284,7 +322,7 @@ final class IoTlb {
     int size() {
         int n = 0;
         for (int i = 0; i < SLOTS; i++) {
-            if (keyPage[i] != 0) {
+            if (page(i) != 0) {
                 n++;
             }
         }

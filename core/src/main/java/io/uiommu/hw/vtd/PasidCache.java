@@ -1,6 +1,7 @@
 package io.uiommu.hw.vtd;
 
 import io.uiommu.iommu.CacheFill;
+import io.uiommu.iommu.ShortcutCache;
 import io.uiommu.iommu.StaleTranslationAuditor;
 
 /**
@@ -25,9 +26,12 @@ final class PasidCache {
     private final long[] summary = new long[SLOTS];
     private final CacheFill[] fills = new CacheFill[SLOTS];
     private final StaleTranslationAuditor auditor;
+    /** Advanced after every invalidation and every fill that replaces an entry. */
+    private final ShortcutCache shortcuts;
 
-    PasidCache(StaleTranslationAuditor auditor) {
+    PasidCache(StaleTranslationAuditor auditor, ShortcutCache shortcuts) {
         this.auditor = auditor;
+        this.shortcuts = shortcuts;
     }
 
     private static long keyOf(int sid, int pasid) {
@@ -98,6 +102,7 @@ final class PasidCache {
         long k = keyOf(sid, pasid);
         int i = slot(k);
         slots.beginWrite(i);
+        boolean replaced = key[i] != 0;
         key[i] = k;
         did[i] = PasidEntry.did(q1);
         qword0[i] = q0;
@@ -115,6 +120,9 @@ final class PasidCache {
             fills[i].begin(auditor);
         }
         slots.endWrite(i);
+        if (replaced) {
+            shortcuts.advance();
+        }
     }
 
     synchronized void invalidateAll() {
@@ -123,6 +131,7 @@ final class PasidCache {
                 clear(i);
             }
         }
+        shortcuts.advance();
     }
 
     /** Domain-selective: every PASID entry tagged with {@code domainId}. */
@@ -132,6 +141,7 @@ final class PasidCache {
                 clear(i);
             }
         }
+        shortcuts.advance();
     }
 
     /** PASID-selective within a domain. */
@@ -141,6 +151,7 @@ final class PasidCache {
                 clear(i);
             }
         }
+        shortcuts.advance();
     }
 
     /** Entries reached through the context entries of {@code sid} (a context-cache invalidation drops them too). */
@@ -150,6 +161,7 @@ final class PasidCache {
                 clear(i);
             }
         }
+        shortcuts.advance();
     }
 
     private void clear(int i) {

@@ -3,6 +3,7 @@ package io.uiommu.hw.vtd;
 import io.uiommu.iommu.IommuDomain;
 import io.uiommu.iommu.PageResponse;
 import io.uiommu.iommu.PrgResponseSink;
+import io.uiommu.iommu.ShortcutCache;
 import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.mem.PhysicalMemory;
@@ -83,6 +84,8 @@ public final class VtdHardware {
     private final PhysicalTables physicalTables;
     final ContextCache contextCache;
     final PasidCache pasidCache;
+    /** The hit path's (source id, PASID) to what the context and PASID caches say: DID, PGTT, PASID. */
+    final ShortcutCache requests = new ShortcutCache();
     final IoTlb iotlb;
     final FaultRecorder faults;
     final PageRequestQueue prq;
@@ -131,8 +134,8 @@ public final class VtdHardware {
         this.memory = memory;
         this.auditor = auditor;
         this.physicalTables = new PhysicalTables(memory);
-        this.contextCache = new ContextCache(auditor);
-        this.pasidCache = new PasidCache(auditor);
+        this.contextCache = new ContextCache(auditor, requests);
+        this.pasidCache = new PasidCache(auditor, requests);
         this.iotlb = new IoTlb(memory, auditor);
         this.faults = new FaultRecorder(caps.faultRecordCount());
         this.prq = new PageRequestQueue(memory);
@@ -515,9 +518,60 @@ public final class VtdHardware {
             out.pageSize = PhysicalMemory.PAGE_SIZE;
             return;
         }
+        boolean iotlbMissed = false;
+        if (auditor == null || !auditor.enabled()) {
+            // the hit path, small enough to inline: one shortcut for the context and PASID caches, one IOTLB probe
+            long r = requests.get(requestKey(sid, pasid));
+            if (r != ShortcutCache.NONE) {
+                if (requestPgtt(r) == PasidEntry.PGTT_PASS_THROUGH) {
+                    out.physAddr = iova;
+                    out.pageSize = PhysicalMemory.PAGE_SIZE;
+                    out.descriptorReads = 0;
+                    return;
+                }
+                if (iotlb.lookup(requestDid(r), requestPasid(r), iova, (access & IommuDomain.IOMMU_WRITE) != 0, false,
+                        out) != 0) {
+                    out.cacheHit = true;
+                    out.descriptorReads = 0;
+                    return;
+                }
+                iotlbMissed = true;
+            }
+        }
+        translateSlow(sid, pasid, iova, access, out, iotlbMissed);
+    }
+
+    private static long requestKey(int sid, int pasid) {
+        return (long) sid << 32 | Integer.toUnsignedLong(pasid + 1);
+    }
+
+    /** DID 15:0, PGTT 18:16, the PASID the IOTLB is tagged with (RID_PASID without one) 39:20. */
+    private static long request(int did, int pgtt, int effectivePasid) {
+        return did | (long) pgtt << 16 | (long) effectivePasid << 20;
+    }
+
+    private static int requestDid(long r) {
+        return (int) (r & 0xFFFF);
+    }
+
+    private static int requestPgtt(long r) {
+        return (int) ((r >>> 16) & 7);
+    }
+
+    private static int requestPasid(long r) {
+        return (int) (r >>> 20);
+    }
+
+    /**
+     * The rest of {@link #translate}: context and PASID caches or tables, IOTLB, walks, faults;
+     * {@code iotlbMissed} when the hit path has already probed the IOTLB for this request in vain.
+     */
+    private void translateSlow(int sid, int pasid, long iova, int access, Translation out, boolean iotlbMissed) {
         boolean write = (access & IommuDomain.IOMMU_WRITE) != 0;
         boolean audit = auditor != null && auditor.enabled();
-        // The hit path reads three cache summaries and touches no per-thread state.
+        // read before the caches a shortcut is made from
+        long madeIn = requests.epoch();
+        // Cache summaries first: per-thread state only once something misses.
         Scratch s = null;
         long ctx = contextCache.summary(sid, audit);
         if (ctx < 0) {
@@ -560,6 +614,10 @@ public final class VtdHardware {
         }
         fpd |= PasidCache.faultsDisabled(pe);
         int pgtt = PasidCache.pgtt(pe);
+        if (s == null && !audit) {
+            // both from the caches: the next request of (sid, pasid) takes the hit path
+            requests.put(requestKey(sid, pasid), request(PasidCache.did(pe), pgtt, effectivePasid), madeIn);
+        }
         if (pgtt == PasidEntry.PGTT_PASS_THROUGH) {
             out.physAddr = iova;
             out.pageSize = PhysicalMemory.PAGE_SIZE;
@@ -567,7 +625,7 @@ public final class VtdHardware {
             return;
         }
         int did = PasidCache.did(pe);
-        if (iotlb.lookup(did, effectivePasid, iova, write, audit, out) != 0) {
+        if (!iotlbMissed && iotlb.lookup(did, effectivePasid, iova, write, audit, out) != 0) {
             out.cacheHit = true;
             out.descriptorReads = s == null ? 0 : s.reads;
             return;
