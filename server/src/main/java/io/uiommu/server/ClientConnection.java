@@ -42,6 +42,8 @@ final class ClientConnection {
     private final MemorySegment control = arena.allocate(CONTROL_SIZE, 8);
     private final MemorySegment msghdr = arena.allocate(Native.MSGHDR_SIZE, 8);
     private boolean broken;
+    /** The DONE reply's aux: for READ/WRITE, how many readiness tokens the shim is to drain from the fd. */
+    private long replyAux;
     /** Guarded by this object's monitor (shutdown comes from another thread). */
     private boolean fdClosed;
 
@@ -85,6 +87,7 @@ final class ClientConnection {
             // still pinned through files other processes hold need taking over.
             server.registry().releaseHungUp();
             server.frames().gone(process.clientMemory());
+            process.close();
             synchronized (this) {
                 fdClosed = true;
                 Native.close(fd);
@@ -189,6 +192,7 @@ final class ClientConnection {
 
     private void handle() throws ProtocolException {
         int op = op();
+        replyAux = 0;
         long result = switch (op) {
             case Protocol.OP_OPEN -> open();
             case Protocol.OP_IOCTL -> ioctl();
@@ -209,22 +213,31 @@ final class ClientConnection {
         if (broken) {
             throw new ProtocolException("callback failed");
         }
-        send(Protocol.DONE, 0, result, 0, -1);
+        send(Protocol.DONE, 0, result, replyAux, -1);
     }
 
     private long open() {
-        if (a(1) != Protocol.DEVICE_IOMMU) {
+        long device = a(1);
+        int flags = (int) a(0);
+        String path;
+        if (device == Protocol.DEVICE_IOMMU) {
+            path = "/dev/iommu";
+        } else if (device == Protocol.DEVICE_VFIO && a(2) >= 0 && a(2) <= Integer.MAX_VALUE) {
+            path = "/dev/vfio/devices/vfio" + a(2);
+        } else {
             return -Errno.ENODEV.value();
         }
-        fds.setNextCloexec((a(0) & 0x80000) != 0);
+        fds.setNextCloexec((flags & 0x80000) != 0);
         long t0 = server.listener() == null ? 0 : System.nanoTime();
         int fdNo;
         try {
-            fdNo = server.devIommu().open(process);
+            fdNo = device == Protocol.DEVICE_IOMMU ? server.devIommu().open(process)
+                    : VfioDevices.open(server.devIommu(), process, path, flags);
         } catch (io.uiommu.iommufd.IommufdException e) {
+            fds.setNextCloexec(true);
             return -e.errno().value();
         }
-        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, openedIno(fdNo), "/dev/iommu", 0, 0, 0, null, null, fdNo, t0,
+        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, openedIno(fdNo), path, 0, 0, 0, null, null, fdNo, t0,
                 null));
         return fdNo;
     }
@@ -319,6 +332,9 @@ final class ClientConnection {
         } finally {
             ClientMemory.TOUCHES.remove();
         }
+        // A read that emptied the file leaves its token to drain (the file said so itself, or says now).
+        f.readinessChanged();
+        replyAux = f.takeDrains();
         server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, clientFd, f.ino,
                 file.name(), 0, buf, count, null, null, r, t0, touches));
         return r;

@@ -123,6 +123,16 @@ public final class UiommuServer implements AutoCloseable {
         return frames.pinnedFrames();
     }
 
+    /** The connected client process with this pid, or null (for tests). */
+    ClientProcess process(int pid) {
+        for (ClientConnection c : connections) {
+            if (c.pid == pid) {
+                return c.process();
+            }
+        }
+        return null;
+    }
+
     FileRegistry registry() {
         return registry;
     }

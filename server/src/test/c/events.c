@@ -1,0 +1,160 @@
+/*
+ * A C client for the daemon's tests of what issue 5 adds to the shim: eventfds taken by the daemon,
+ * poll readiness of served files, fds received with SCM_RIGHTS, VFIO cdev opens. Each subcommand
+ * exits 0 on success or prints what failed and exits 1. Lines on stdout pace the Java side.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: %s failed (errno %d %s)\n", __FILE__, __LINE__, \
+	#cond, errno, strerror(errno)); exit(1); } } while (0)
+
+static void say(const char *line)
+{
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+/* Waits for the Java side's go-ahead (one line on stdin). */
+static void await_go(void)
+{
+	char line[64];
+	CHECK(fgets(line, sizeof(line), stdin) != NULL);
+}
+
+static int readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+	CHECK(n >= 0);
+	return n == 1 && (p.revents & POLLIN);
+}
+
+/*
+ * The daemon takes an eventfd (and is refused a pipe and a closed fd); its signal wakes a poll
+ * here and reads as the count it added.
+ */
+static int eventfd_signal(void)
+{
+	int efd = eventfd(0, 0);
+	CHECK(efd >= 0);
+	int p[2];
+	CHECK(pipe(p) == 0);
+	int iommufd = open("/dev/iommu", O_RDWR); /* connects this process to the daemon */
+	CHECK(iommufd >= 0);
+	printf("ready %d %d %d\n", getpid(), efd, p[0]);
+	fflush(stdout);
+	CHECK(readable(efd, 20000));
+	uint64_t v = 0;
+	CHECK(read(efd, &v, 8) == 8);
+	CHECK(v == 5);
+	/* The daemon's reference outlives our fd, as eventfd_ctx does. */
+	CHECK(close(efd) == 0);
+	say("closed");
+	await_go();
+	CHECK(close(iommufd) == 0);
+	return 0;
+}
+
+/* Receives one fd over a Unix socket at path (the Java test passes a served file this way). */
+static int receive_fd(const char *path)
+{
+	int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	CHECK(s >= 0);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+	CHECK(connect(s, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	char b;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { &b, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	CHECK(recvmsg(s, &msg, 0) == 1);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	CHECK(c && c->cmsg_type == SCM_RIGHTS);
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	close(s);
+	return fd;
+}
+
+/*
+ * A served file that turns readable and back: poll and epoll follow it (not readable, readable
+ * once the file says so, not readable after the read that emptied it). The fd came with SCM_RIGHTS.
+ */
+static int poll_readiness(const char *path)
+{
+	int fd = receive_fd(path);
+	int iommufd = open("/dev/iommu", O_RDWR);
+	CHECK(iommufd >= 0);
+	/* A file without a poll of its own is readable and writable (DEFAULT_POLLMASK), as /dev/iommu is. */
+	struct pollfd p = { .fd = iommufd, .events = POLLIN | POLLOUT };
+	CHECK(poll(&p, 1, 0) == 1 && p.revents == (POLLIN | POLLOUT));
+	CHECK(!readable(fd, 0));
+	say("idle");
+	CHECK(readable(fd, 20000));
+	CHECK(readable(fd, 0)); /* still: poll does not consume */
+	char buf[16] = { 0 };
+	CHECK(read(fd, buf, sizeof(buf)) == 4 && memcmp(buf, "ping", 4) == 0);
+	CHECK(!readable(fd, 0));
+	/* A read of a file with nothing to say drains nothing it should not. */
+	CHECK(read(fd, buf, sizeof(buf)) == 0);
+	CHECK(!readable(fd, 0));
+
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	CHECK(ep >= 0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd }, out;
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+	CHECK(epoll_wait(ep, &out, 1, 0) == 0);
+	say("again");
+	CHECK(epoll_wait(ep, &out, 1, 20000) == 1 && out.data.fd == fd && (out.events & EPOLLIN));
+	CHECK(read(fd, buf, sizeof(buf)) == 4);
+	CHECK(epoll_wait(ep, &out, 1, 0) == 0);
+	/* The file turns readable and back without a read: a stale token at most reads as nothing. */
+	say("flip");
+	await_go();
+	if (readable(fd, 0))
+		CHECK(read(fd, buf, sizeof(buf)) == 0);
+	CHECK(!readable(fd, 0));
+	close(ep);
+	close(fd);
+	close(iommufd);
+	return 0;
+}
+
+/* /dev/vfio/devices/vfioN the machine does not have: ENOENT from the daemon. */
+static int vfio_missing(void)
+{
+	errno = 0;
+	CHECK(open("/dev/vfio/devices/vfio99", O_RDWR) == -1 && errno == ENOENT);
+	CHECK(openat(AT_FDCWD, "/dev/vfio/devices/vfio99", O_RDWR | O_CLOEXEC) == -1 && errno == ENOENT);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	if (!strcmp(argv[1], "eventfd"))
+		return eventfd_signal();
+	if (!strcmp(argv[1], "poll") && argc == 3)
+		return poll_readiness(argv[2]);
+	if (!strcmp(argv[1], "vfio-missing"))
+		return vfio_missing();
+	fprintf(stderr, "unknown test %s\n", argv[1]);
+	return 2;
+}
