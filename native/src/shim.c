@@ -287,6 +287,14 @@ static uint64_t inode_of(int fd)
 	return st.st_ino;
 }
 
+/* The mmap() of a uiommu fd this thread is making: what the MAP_FD callback maps. */
+struct pending_map {
+	void *addr;
+	size_t length;
+	int prot, flags;
+};
+static __thread struct pending_map *pending_map;
+
 /* The aux of this thread's last DONE reply (READ/WRITE: readiness tokens to drain). */
 static __thread uint64_t reply_aux;
 
@@ -334,6 +342,17 @@ static int64_t call(uint32_t op, int fd, uint64_t ino, uint64_t a0, uint64_t a1,
 				mark(rfd, 1);
 				answer.a[0] = (uint64_t)(int64_t)rfd;
 			}
+		} else if (rep.kind == UIOMMU_MAP_FD) {
+			/* The file's pages, as a memfd the daemon maps too: mapped where and how mmap() asked. */
+			if (rfd < 0 || !pending_map) {
+				answer.a[0] = (uint64_t)(int64_t)-EPROTO;
+			} else {
+				void *p = real_mmap(pending_map->addr, pending_map->length, pending_map->prot,
+						    pending_map->flags, rfd, 0);
+				answer.a[0] = p == MAP_FAILED ? (uint64_t)(int64_t)-errno : (uint64_t)(uintptr_t)p;
+			}
+			if (rfd >= 0)
+				real_close(rfd);
 		} else if (rep.kind == UIOMMU_CLOSE_FD) {
 			if (rfd >= 0)
 				real_close(rfd);
@@ -832,9 +851,22 @@ static void *map_common(void *(*f)(void *, size_t, int, int, int, off_t), void *
 	if (marked(fd)) {
 		uint64_t ino = uiommu_file(fd);
 		if (ino) {
+			/*
+			 * The daemon asks the file (f_op->mmap) and hands back its pages as a memfd
+			 * (callback MAP_FD), which is mapped here; the result is the address.
+			 */
+			if ((flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE))
+				report_unmap(addr, length);
+			maps_changed();
+			struct pending_map pm = { addr, length, prot, flags };
+			pending_map = &pm;
 			int64_t r = call(UIOMMU_OP_MMAP, fd, ino, length, (uint64_t)prot, (uint64_t)flags, (uint64_t)offset);
-			errno = r < 0 ? (int)-r : ENODEV;
-			return MAP_FAILED;
+			pending_map = NULL;
+			if (r < 0) {
+				errno = (int)-r;
+				return MAP_FAILED;
+			}
+			return (void *)(uintptr_t)r;
 		}
 	}
 	if ((flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE))

@@ -40,7 +40,8 @@ enum {
 	UIOMMU_OP_UNMAP = 7,	/* a0 = addr, a1 = length: about to be unmapped */
 	UIOMMU_OP_EXIT = 8,	/* the process is exiting */
 	UIOMMU_OP_CALLBACK = 9,	/* answer to a callback: a0 = value */
-	UIOMMU_OP_MMAP = 10,	/* fd, ino, a0 = length, a1 = prot, a2 = flags, a3 = offset */
+	UIOMMU_OP_MMAP = 10,	/* fd, ino, a0 = length, a1 = prot, a2 = flags, a3 = offset;
+				   result = the address (after a MAP_FD callback) or -errno */
 };
 
 enum { UIOMMU_DEVICE_IOMMU = 1, UIOMMU_DEVICE_VFIO = 2 /* /dev/vfio/devices/vfio<a2> */ };
@@ -49,6 +50,8 @@ enum {
 	UIOMMU_DONE = 0,	/* result = return value or -errno */
 	UIOMMU_INSTALL_FD = 1,	/* an fd rides along (SCM_RIGHTS); answer its number */
 	UIOMMU_CLOSE_FD = 2,	/* close fd aux; answer 0 */
+	UIOMMU_MAP_FD = 3,	/* a memfd rides along: map it as the pending mmap() asked;
+				   answer the address or -errno */
 };
 
 #define UIOMMU_FLAG_CLOEXEC 1u
