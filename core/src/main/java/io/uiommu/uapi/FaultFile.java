@@ -91,14 +91,6 @@ final class FaultFile extends OpenFile {
         }
     }
 
-    /** Always writable; readable while a fault waits to be read (iommufd_fault_fops_poll). */
-    @Override
-    public int poll(UserProcess caller) {
-        synchronized (ctx) {
-            return POLLOUT | (fault.pending().isEmpty() ? 0 : POLLIN | POLLRDNORM);
-        }
-    }
-
     @Override
     public String name() {
         return "anon_inode:[iommufd-pgfault]";

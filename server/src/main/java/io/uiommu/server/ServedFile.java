@@ -20,6 +20,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code tokenLock}, a leaf lock (the file's poll is asked outside it).
  */
 final class ServedFile {
+    /**
+     * Whether a file class has a poll of its own. Files without one (/dev/iommu, access fds) get no
+     * token: the kernel would call them readable (DEFAULT_POLLMASK), which no client waits for.
+     */
+    private static final ClassValue<Boolean> POLLS = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> c) {
+            try {
+                return c.getMethod("poll", io.uiommu.proc.UserProcess.class).getDeclaringClass() != OpenFile.class;
+            } catch (NoSuchMethodException e) {
+                return false;
+            }
+        }
+    };
+
     /** The token's byte (what it says does not matter; the shim never reads it into a caller's buffer). */
     private static final MemorySegment TOKEN = Arena.global().allocate(1);
 
@@ -65,6 +80,9 @@ final class ServedFile {
      * thread that finds another reconciling leaves the work to it, which asks poll once more.
      */
     void readinessChanged() {
+        if (!POLLS.get(file.getClass())) {
+            return;
+        }
         if (notices.getAndIncrement() != 0) {
             return;
         }
