@@ -1,5 +1,5 @@
 /*
- * Latency of the dma-engine (docs/devices.md) at /dev/vfio/devices/vfio0 through whatever kernel
+ * Latency of the dma-engine (docs/devices.md) at /dev/vfio/devices/vfioN (default 0) through whatever kernel
  * the process sees (under `uiommu run`: the shim and the daemon). Two measurements, each printed
  * as p50/p90/p99/max in microseconds over N iterations (default 2000) after a warm-up:
  *
@@ -8,7 +8,7 @@
  *             is mapped (IOAS_MAP) and the response written -> the MSI eventfd says DONE.
  *
  *   cc -O2 -I native/include -o dma_fault native/bench/dma_fault.c
- *   ./uiommu run --platform vtd -- ./dma_fault [N]
+ *   ./uiommu run --platform vtd -- ./dma_fault [N [/dev/vfio/devices/vfioN]]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,9 +94,10 @@ static void report(const char *what, uint64_t *t, long n)
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 2000;
+	const char *path = argc > 2 ? argv[2] : "/dev/vfio/devices/vfio0";
 	long warm = n / 10 < 200 ? n / 10 : 200;
 	iommufd = open("/dev/iommu", O_RDWR);
-	devfd = open("/dev/vfio/devices/vfio0", O_RDWR);
+	devfd = open(path, O_RDWR);
 	if (iommufd < 0 || devfd < 0)
 		DIE("open");
 	struct bind_iommufd b = { .argsz = sizeof(b), .iommufd = iommufd };

@@ -1,9 +1,9 @@
 /*
  * End to end through a VFIO cdev, as a user-space driver would do it on a real machine: the
- * dma-engine (docs/devices.md) at /dev/vfio/devices/vfio0 behind an IOMMU, driven with nothing but
+ * dma-engine (docs/devices.md) at /dev/vfio/devices/vfioN (default vfio0) behind an IOMMU, driven with nothing but
  * the kernel's uAPI (iommufd + VFIO cdev). Run it under uiommu:
  *
- *     ./uiommu run --platform vtd -- native/build/vfio_dma_engine
+ *     ./uiommu run --platform vtd -- native/build/vfio_dma_engine [/dev/vfio/devices/vfioN]
  *
  * Stages: bind + attach to an IOAS, DMA both ways and a copy with an MSI eventfd; a DMA fault on
  * an unmapped IOVA; I/O page faults (fault queue, PRI, poll + read + map + response, the DMA
@@ -175,11 +175,11 @@ static void skip(const char *name, const char *why)
 
 /* ---- stages ------------------------------------------------------------------------------------ */
 
-static void open_bind_attach(void)
+static void open_bind_attach(const char *path)
 {
 	iommufd = open("/dev/iommu", O_RDWR);
 	CHECK(iommufd >= 0);
-	devfd = open("/dev/vfio/devices/vfio0", O_RDWR);
+	devfd = open(path, O_RDWR);
 	CHECK(devfd >= 0);
 	/* Before the bind, the device does nothing but BIND. */
 	struct vfio_device_info info = { .argsz = sizeof(info) };
@@ -400,9 +400,11 @@ static void dirty(void)
 	stage("dirty tracking: GET_DIRTY_BITMAP sees the DMA writes");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	open_bind_attach();
+	const char *path = argc > 1 ? argv[1] : "/dev/vfio/devices/vfio0";
+	printf("vfio_dma_engine: %s\n", path);
+	open_bind_attach(path);
 	caps = rd32(REG_CAPS);
 	pri_cap = ext_cap(EXT_CAP_PRI);
 	pasid_cap = ext_cap(EXT_CAP_PASID);

@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/iommufd.h>
 
 #define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: %s failed (errno %d %s)\n", __FILE__, __LINE__, \
 	#cond, errno, strerror(errno)); exit(1); } } while (0)
@@ -145,6 +148,79 @@ static int vfio_missing(void)
 	return 0;
 }
 
+/* The selftest's IOMMU_TEST_CMD MOCK_DOMAIN (iommufd_test.h; the test ABI is not exported). */
+struct test_cmd {
+	uint32_t size, op, id, reserved;
+	union {
+		struct { uint32_t out_stdev_id, out_hwpt_id, out_idev_id; } mock_domain;
+		uint8_t pad[48];
+	};
+	uint32_t last;
+};
+#define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
+#define VIOMMU_TYPE_SELFTEST 0xdeadbeef
+/* struct iommu_viommu_selftest (6.17): in_data comes back in out_data and at the mmap-able page. */
+struct viommu_selftest { uint32_t in_data, out_data; uint64_t out_mmap_offset, out_mmap_length; };
+
+/*
+ * mmap of the iommufd fd (6.17): the mock vIOMMU's page shows what its driver wrote, the file's
+ * errno come through, the mapping holds the vIOMMU until it is unmapped, other files have no mmap.
+ */
+static int mmap_viommu(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	CHECK(fd >= 0);
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+	CHECK(ioctl(fd, IOMMU_IOAS_ALLOC, &ia) == 0);
+	struct test_cmd md = { .size = sizeof(md), .op = 2, .id = ia.out_ioas_id };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &md) == 0);
+	struct iommu_hwpt_alloc ha = { .size = sizeof(ha), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = md.mock_domain.out_idev_id, .pt_id = ia.out_ioas_id };
+	CHECK(ioctl(fd, IOMMU_HWPT_ALLOC, &ha) == 0);
+	struct viommu_selftest data = { .in_data = 0xbeef };
+	struct iommu_viommu_alloc va = { .size = sizeof(va), .type = VIOMMU_TYPE_SELFTEST,
+		.dev_id = md.mock_domain.out_idev_id, .hwpt_id = ha.out_hwpt_id, .data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data };
+	CHECK(ioctl(fd, IOMMU_VIOMMU_ALLOC, &va) == 0);
+	CHECK(data.out_data == 0xbeef && data.out_mmap_length >= 4096 && data.out_mmap_offset >= 4096);
+	size_t len = data.out_mmap_length;
+	off_t off = (off_t)data.out_mmap_offset;
+
+	/* The file's errno, as the kernel's iommufd_fops_mmap gives them. */
+	CHECK(mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, off) == MAP_FAILED && errno == EINVAL);
+	CHECK(mmap(NULL, len, PROT_READ | PROT_EXEC, MAP_SHARED, fd, off) == MAP_FAILED && errno == EPERM);
+	CHECK(mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off + 4096 * 16) == MAP_FAILED && errno == ENXIO);
+	CHECK(mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off + 1) == MAP_FAILED && errno == EINVAL);
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	CHECK(ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa) == 0);
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fa.out_fault_fd, 0) == MAP_FAILED && errno == ENODEV);
+	close(fa.out_fault_fd);
+
+	uint32_t *page = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	CHECK(page != MAP_FAILED);
+	CHECK(page[0] == 0xbeef);
+	/* Mapped twice: one page. */
+	uint32_t *again = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	CHECK(again != MAP_FAILED && again != page);
+	page[5] = 0x1234;
+	CHECK(again[5] == 0x1234);
+	/* A vIOMMU page is not memory to pin. */
+	struct iommu_ioas_map m = { .size = sizeof(m), .ioas_id = ia.out_ioas_id, .user_va = (uintptr_t)page,
+		.length = 4096, .flags = IOMMU_IOAS_MAP_READABLE };
+	CHECK(ioctl(fd, IOMMU_IOAS_MAP, &m) == -1 && errno == EFAULT);
+
+	struct iommu_destroy d = { .size = sizeof(d), .id = va.out_viommu_id };
+	CHECK(ioctl(fd, IOMMU_DESTROY, &d) == -1 && errno == EBUSY);
+	CHECK(munmap(page, len) == 0);
+	CHECK(ioctl(fd, IOMMU_DESTROY, &d) == -1 && errno == EBUSY);
+	CHECK(munmap(again, 4096) == 0); /* part of it: the rest still holds */
+	CHECK(ioctl(fd, IOMMU_DESTROY, &d) == -1 && errno == EBUSY);
+	CHECK(munmap((char *)again + 4096, len - 4096) == 0);
+	CHECK(ioctl(fd, IOMMU_DESTROY, &d) == 0);
+	CHECK(close(fd) == 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -153,6 +229,8 @@ int main(int argc, char **argv)
 		return eventfd_signal();
 	if (!strcmp(argv[1], "poll") && argc == 3)
 		return poll_readiness(argv[2]);
+	if (!strcmp(argv[1], "mmap"))
+		return mmap_viommu();
 	if (!strcmp(argv[1], "vfio-missing"))
 		return vfio_missing();
 	fprintf(stderr, "unknown test %s\n", argv[1]);
