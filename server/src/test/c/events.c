@@ -153,6 +153,8 @@ struct test_cmd {
 	uint32_t size, op, id, reserved;
 	union {
 		struct { uint32_t out_stdev_id, out_hwpt_id, out_idev_id; } mock_domain;
+		struct { uint32_t pt_id; } mock_domain_replace;
+		struct { uint32_t dev_id, pasid, grpid, perm; uint64_t addr; } trigger_iopf;
 		uint8_t pad[48];
 	};
 	uint32_t last;
@@ -221,6 +223,49 @@ static int mmap_viommu(void)
 	return 0;
 }
 
+/*
+ * A fault fd polled with a timeout: not readable before a fault, readable once the mock device
+ * faults (the selftest's TRIGGER_IOPF), not readable after the group is read; the response
+ * completes it.
+ */
+static int fault_poll(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	CHECK(fd >= 0);
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+	CHECK(ioctl(fd, IOMMU_IOAS_ALLOC, &ia) == 0);
+	struct test_cmd md = { .size = sizeof(md), .op = 2, .id = ia.out_ioas_id };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &md) == 0);
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	CHECK(ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa) == 0);
+	int ffd = fa.out_fault_fd;
+	struct iommu_hwpt_alloc ha = { .size = sizeof(ha), .flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.dev_id = md.mock_domain.out_idev_id, .pt_id = ia.out_ioas_id, .fault_id = fa.out_fault_id };
+	CHECK(ioctl(fd, IOMMU_HWPT_ALLOC, &ha) == 0);
+	struct test_cmd rep = { .size = sizeof(rep), .op = 10, .id = md.mock_domain.out_stdev_id,
+		.mock_domain_replace = { ha.out_hwpt_id } };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &rep) == 0);
+
+	struct pollfd p = { .fd = ffd, .events = POLLIN };
+	CHECK(poll(&p, 1, 100) == 0);
+	for (int round = 0; round < 3; round++) {
+		struct test_cmd t = { .size = sizeof(t), .op = 15, .trigger_iopf = { .dev_id = md.mock_domain.out_idev_id,
+			.grpid = 7 + round, .perm = IOMMU_PGFAULT_PERM_READ, .addr = 0x100000 } };
+		CHECK(ioctl(fd, IOMMU_TEST_CMD, &t) == 0);
+		CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLIN));
+		struct iommu_hwpt_pgfault f[4];
+		CHECK(read(ffd, f, sizeof(f)) == sizeof(f[0]));
+		CHECK(f[0].grpid == 7u + round && f[0].addr == 0x100000);
+		CHECK(poll(&p, 1, 0) == 0);
+		struct iommu_hwpt_page_response r = { .cookie = f[0].cookie, .code = IOMMUFD_PAGE_RESP_SUCCESS };
+		CHECK(write(ffd, &r, sizeof(r)) == sizeof(r));
+		CHECK(poll(&p, 1, 0) == 0);
+	}
+	CHECK(close(ffd) == 0);
+	CHECK(close(fd) == 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -229,6 +274,8 @@ int main(int argc, char **argv)
 		return eventfd_signal();
 	if (!strcmp(argv[1], "poll") && argc == 3)
 		return poll_readiness(argv[2]);
+	if (!strcmp(argv[1], "fault-poll"))
+		return fault_poll();
 	if (!strcmp(argv[1], "mmap"))
 		return mmap_viommu();
 	if (!strcmp(argv[1], "vfio-missing"))
