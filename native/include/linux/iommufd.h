@@ -43,6 +43,10 @@ enum {
 	IOMMUFD_CMD_IOAS_MAP_FILE = 0x8f,
 	IOMMUFD_CMD_VIOMMU_ALLOC = 0x90,
 	IOMMUFD_CMD_VDEVICE_ALLOC = 0x91,
+	/* since 6.15 (0x92, IOAS_CHANGE_PROCESS, is not implemented) */
+	IOMMUFD_CMD_VEVENTQ_ALLOC = 0x93,
+	/* since 6.17 */
+	IOMMUFD_CMD_HW_QUEUE_ALLOC = 0x94,
 };
 
 /* Drops an object by id; EBUSY while something still refers to it. */
@@ -424,5 +428,66 @@ struct iommu_vdevice_alloc {
 	__aligned_u64 virt_id;
 };
 #define IOMMU_VDEVICE_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VDEVICE_ALLOC)
+
+/* since 6.15: the header of every vEVENT read from a vEVENTQ fd */
+enum iommu_veventq_flag {
+	IOMMU_VEVENTQ_FLAG_LOST_EVENTS = (1U << 0),
+};
+
+/*
+ * sequence counts every vEVENT the driver reported, in [0, INT_MAX], wrapping to 0: a gap means lost
+ * vEVENTs. A queue that overflowed ends with a LOST_EVENTS header (no data) until a vEVENT fits again.
+ */
+struct iommufd_vevent_header {
+	__u32 flags;
+	__u32 sequence;
+};
+
+/* since 6.15 */
+enum iommu_veventq_type {
+	IOMMU_VEVENTQ_TYPE_DEFAULT = 0,
+	IOMMU_VEVENTQ_TYPE_ARM_SMMUV3 = 1,
+	IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV = 2,
+};
+
+/* since 6.15: an SMMUv3 event record, little-endian, with the StreamID field holding the vSID */
+struct iommu_vevent_arm_smmuv3 {
+	__aligned_le64 evt[4];
+};
+
+/* since 6.15: one queue of vEVENTs of one type per vIOMMU, read through out_veventq_fd */
+struct iommu_veventq_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 viommu_id;
+	__u32 type;
+	__u32 veventq_depth;
+	__u32 out_veventq_id;
+	__u32 out_veventq_fd;
+	__u32 __reserved;
+};
+#define IOMMU_VEVENTQ_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VEVENTQ_ALLOC)
+
+/* since 6.17 */
+enum iommu_hw_queue_type {
+	IOMMU_HW_QUEUE_TYPE_DEFAULT = 0,
+	IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV = 1,
+};
+
+/*
+ * since 6.17: guest queue memory [nesting_parent_iova, +length) of the vIOMMU's nesting-parent IOAS
+ * that the vIOMMU's hardware reads directly; IOAS_UNMAP of it is EBUSY while the queue exists.
+ */
+struct iommu_hw_queue_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 viommu_id;
+	__u32 type;
+	__u32 index;
+	__u32 out_hw_queue_id;
+	__aligned_u64 nesting_parent_iova;
+	__aligned_u64 length;
+};
+#define IOMMU_HW_QUEUE_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HW_QUEUE_ALLOC)
 
 #endif /* UIOMMU_LINUX_IOMMUFD_H */

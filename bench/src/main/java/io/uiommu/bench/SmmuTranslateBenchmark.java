@@ -8,7 +8,7 @@ import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.iommu.UserData;
 import io.uiommu.iommu.ViommuOps;
-import io.uiommu.iommu.VirtualDevices;
+import io.uiommu.iommu.ViommuCore;
 import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.platform.IommuUnit;
 import io.uiommu.platform.PciDevice;
@@ -86,7 +86,7 @@ public class SmmuTranslateBenchmark {
                 | 1L << 46 | 7L << 48;
         mem.writeLong(GUEST_RAM_PA + CD_IPA, cd0);
         mem.writeLong(GUEST_RAM_PA + CD_IPA + 8, root);
-        ViommuOps vsmmu = smmu.viommuInit(nestedDev, 1, s2, null, new VirtualDevices() {
+        ViommuOps vsmmu = smmu.viommuInit(nestedDev, 1, s2, null, new ViommuCore() {
             @Override
             public IommuDevice find(long virtId) {
                 return virtId == 1 ? nestedDev : null;

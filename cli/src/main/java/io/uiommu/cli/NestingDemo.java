@@ -7,7 +7,7 @@ import io.uiommu.iommu.StaleTranslation;
 import io.uiommu.iommu.UserData;
 import io.uiommu.iommu.UserDataArray;
 import io.uiommu.iommu.ViommuOps;
-import io.uiommu.iommu.VirtualDevices;
+import io.uiommu.iommu.ViommuCore;
 import io.uiommu.iommufd.HwptPaging;
 import io.uiommu.iommufd.IommufdContext;
 import io.uiommu.uapi.DevIommu;
@@ -206,7 +206,7 @@ final class NestingDemo {
         synchronized (ctx) {
             parent = ctx.objects().get(parentId, HwptPaging.class).domain();
         }
-        VirtualDevices vdevs = new VirtualDevices() {
+        ViommuCore vdevs = new ViommuCore() {
             public IommuDevice find(long virtId) {
                 return virtId == VSID ? master : null;
             }

@@ -41,7 +41,7 @@ public final class IommuCore {
         this.platform = platform;
         this.physical = physical;
         this.auditor = new StaleTranslationAuditor(physical);
-        this.mock = new MockIommuDriver();
+        this.mock = new MockIommuDriver(physical);
         for (IommuUnit unit : platform.iommus()) {
             unitDrivers.put(unit.name(), driverFor(unit));
         }

@@ -99,9 +99,10 @@ public interface IommuDriver {
 
     /**
      * viommu_init: a vIOMMU of {@code type} over the nesting parent {@code parent}, seeing its
-     * vDEVICEs through {@code vdevs}; {@code data} is the optional driver data (null if none).
+     * vDEVICEs, vEVENTQs and mmap regions through {@code core}; {@code data} is the optional driver
+     * data (null if none).
      */
-    default ViommuOps viommuInit(IommuDevice dev, int type, IommuDomain parent, UserData data, VirtualDevices vdevs) {
+    default ViommuOps viommuInit(IommuDevice dev, int type, IommuDomain parent, UserData data, ViommuCore core) {
         throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no vIOMMU");
     }
 

@@ -22,6 +22,21 @@ public record UserData(int type, UserMemory memory, long uptr, long length) {
         return copy(memory, uptr, length, minSize, kernelSize);
     }
 
+    /**
+     * iommu_copy_struct_to_user: writes back {@code data} (the kernel's struct), no more than the
+     * user's length; EINVAL for another type or a user struct shorter than {@code minSize}, EFAULT
+     * for a bad pointer.
+     */
+    public void writeStruct(int expectedType, int minSize, byte[] data) {
+        if (type != expectedType) {
+            throw new IommufdException(Errno.EINVAL, "unexpected data type");
+        }
+        if (length < minSize) {
+            throw new IommufdException(Errno.EINVAL, "user data length " + length);
+        }
+        memory.write(uptr, data, 0, (int) Math.min(length, data.length));
+    }
+
     static byte[] copy(UserMemory memory, long uptr, long userSize, int minSize, int kernelSize) {
         if (userSize < minSize || userSize > kernelSize) {
             throw new IommufdException(Errno.EINVAL, "user data length " + userSize);

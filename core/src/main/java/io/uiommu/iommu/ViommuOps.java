@@ -12,6 +12,20 @@ public interface ViommuOps {
     /** cache_invalidate: processes the entries in order; sets {@code array.handled()}. */
     void cacheInvalidate(UserDataArray array);
 
+    /** get_hw_queue_size != 0: whether this vIOMMU has HW queues of {@code queueType}. */
+    default boolean hwQueueSupported(int queueType) {
+        return false;
+    }
+
+    /**
+     * hw_queue_init_phys: accepts queue {@code index} of {@code queue}, whose memory the core has
+     * pinned and locked; {@code basePhysAddr} is the physical address of the queue's first byte
+     * (the pages are physically contiguous). Refusals throw with the driver's errno.
+     */
+    default HwQueueOps hwQueueInitPhys(HwQueueHandle queue, int index, long basePhysAddr) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, "no HW queues");
+    }
+
     /** Releases what the driver holds for this vIOMMU. */
     default void destroy() {
     }

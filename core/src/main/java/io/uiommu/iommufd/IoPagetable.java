@@ -606,14 +606,15 @@ public final class IoPagetable {
         int tries = 0;
         IoptArea area;
         while ((area = firstArea(start, last)) != null) {
+            // a lock (a HW queue's memory) wins over the range check, as in the kernel
+            if (area.numLocks > 0) {
+                throw new IommufdException(Errno.EBUSY, "area is locked");
+            }
             if (lt(area.iova, start) || gt(area.last, last)) {
                 throw new IommufdException(Errno.ENOENT, "area sticks out of the range");
             }
             if (area.iova != start) {
                 tries = 0;
-            }
-            if (area.numLocks > 0) {
-                throw new IommufdException(Errno.EBUSY, "area is locked");
             }
             if (area.numAccesses > 0) {
                 start = area.iova;
@@ -714,6 +715,14 @@ public final class IoPagetable {
      * when asked to write a read-only area.
      */
     public long[] accessPin(long iova, long length, boolean write) {
+        return accessPin(iova, length, write, false);
+    }
+
+    /**
+     * {@link #accessPin} for an internal access (a HW queue): with {@code lockArea} the areas are
+     * also locked, so that IOAS_UNMAP of them is EBUSY until {@link #accessUnpin(long, long, boolean)}.
+     */
+    public long[] accessPin(long iova, long length, boolean write, boolean lockArea) {
         if (length == 0) {
             throw new IommufdException(Errno.EINVAL, "zero length");
         }
@@ -743,6 +752,9 @@ public final class IoPagetable {
                 int lastIndex = a.indexOf(last);
                 a.pages.pin(first, lastIndex);
                 a.numAccesses++;
+                if (lockArea) {
+                    a.numLocks++;
+                }
                 done.add(new long[] {cur, last});
                 for (int i = first; i <= lastIndex && out < frames.length; i++) {
                     frames[out++] = a.pages.pfn(i);
@@ -754,7 +766,7 @@ public final class IoPagetable {
             }
         } catch (IommufdException e) {
             for (long[] d : done) {
-                accessUnpin(d[0], d[1] - d[0] + 1);
+                accessUnpin(d[0], d[1] - d[0] + 1, lockArea);
             }
             throw e;
         }
@@ -793,12 +805,20 @@ public final class IoPagetable {
 
     /** iommufd_access_unpin_pages: drops pins taken by {@link #accessPin} over the same range. */
     public void accessUnpin(long iova, long length) {
+        accessUnpin(iova, length, false);
+    }
+
+    /** Drops pins (and with {@code unlockArea} the area locks) taken by {@link #accessPin(long, long, boolean, boolean)}. */
+    public void accessUnpin(long iova, long length, boolean unlockArea) {
         long lastIova = iova + length - 1;
         long cur = iova;
         for (IoptArea a : contiguousAreasOrPartial(iova, lastIova)) {
             long last = Unsigned.min(lastIova, a.last);
             a.pages.unpin(a.indexOf(cur), a.indexOf(last));
             a.numAccesses--;
+            if (unlockArea) {
+                a.numLocks--;
+            }
             cur = last + 1;
         }
     }

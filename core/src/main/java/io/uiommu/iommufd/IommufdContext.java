@@ -5,8 +5,8 @@ import io.uiommu.proc.UserProcess;
 
 /**
  * One iommufd context (struct iommufd_ctx): what an open of /dev/iommu owns. Its objects live in
- * one ID table; files it hands out (access, fault) keep it alive; when the last reference goes every
- * object is destroyed and every pin released.
+ * one ID table; files it hands out (access, fault, vEVENTQ) and mappings of its mmap regions keep
+ * it alive; when the last reference goes every object is destroyed and every pin released.
  *
  * <p>Locking: this object's monitor serializes every operation on the context, as the uAPI
  * dispatcher takes it around each ioctl.
@@ -15,6 +15,7 @@ public final class IommufdContext {
     private final IommuCore iommu;
     private final UserProcess opener;
     private final ObjectTable objects = new ObjectTable();
+    private final MmapRegions mmaps = new MmapRegions();
     private int fileRefs = 1;
     /** IOMMU_OPTION_RLIMIT_MODE: false = per-user accounting (the default of /dev/iommu), true = per-mm. */
     private boolean accountMm;
@@ -37,6 +38,11 @@ public final class IommufdContext {
 
     public ObjectTable objects() {
         return objects;
+    }
+
+    /** Regions of the fd's offset space that drivers made mmap-able. */
+    public MmapRegions mmaps() {
+        return mmaps;
     }
 
     public boolean accountMm() {

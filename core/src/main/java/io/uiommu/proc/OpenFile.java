@@ -26,6 +26,23 @@ public abstract class OpenFile {
         return -Errno.EINVAL.value();
     }
 
+    /** mmap(2) protections and the mapping types of its flags (include/uapi/asm-generic/mman-common.h). */
+    public static final int PROT_READ = 0x1, PROT_WRITE = 0x2, PROT_EXEC = 0x4;
+    public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03, MAP_TYPE = 0x0f;
+
+    /**
+     * f_op->mmap for a mapping of {@code length} bytes (a multiple of the page size, as mmap(2) has
+     * already rounded it) at page offset {@code pgoff} of the file: the physical frames to map,
+     * shared with whoever owns them (remap_pfn_range, not the process's own memory). Failures throw
+     * {@link io.uiommu.iommufd.IommufdException} with the errno mmap(2) returns; files without an
+     * mmap operation are ENODEV. The caller maps the frames and calls {@link MmapRegion#close()}
+     * when the mapping goes away. The daemon backs the frames with memory it shares with the
+     * client; a {@link SimulatedProcess} maps them into its address space directly.
+     */
+    public MmapRegion mmap(UserProcess caller, long length, int prot, int flags, long pgoff) {
+        throw new io.uiommu.iommufd.IommufdException(Errno.ENODEV, name() + " has no mmap");
+    }
+
     /** poll(2) bits (include/uapi/asm-generic/poll.h). */
     public static final int POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10,
             POLLRDNORM = 0x40, POLLWRNORM = 0x100;

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class SimulatedProcess implements UserProcess, UserMemory {
     public static final int PROT_READ = 1;
     public static final int PROT_WRITE = 2;
+    public static final int PROT_EXEC = 4;
 
     private static final AtomicInteger NEXT_PID = new AtomicInteger(1000);
     private static final long HUGE_ALIGN = 2L << 20;
@@ -46,14 +47,26 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
     /**
      * The pages behind mappings: one frame slot per page (0 = not yet populated). A MAP_SHARED
      * backing is shared by the parent and children of fork, like shmem, and keeps its frames until
-     * the last mapping of it goes; private backings drop frames as they are unmapped.
+     * the last mapping of it goes; private backings drop frames as they are unmapped. A backing
+     * from a file's mmap ({@code region} set) maps frames that are not the process's: they are
+     * never freed here, and every VMA over them holds the region.
      */
     private static final class Backing {
         final long[] pfns;
+        final MmapRegion region;
         int mappings;
 
         Backing(int pages) {
             this.pfns = new long[pages];
+            this.region = null;
+        }
+
+        Backing(MmapRegion region) {
+            this.pfns = new long[region.pages()];
+            for (int i = 0; i < pfns.length; i++) {
+                pfns[i] = region.pfn(i);
+            }
+            this.region = region;
         }
     }
 
@@ -73,6 +86,9 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
             this.shared = shared;
             this.backing = backing;
             this.first = first;
+            if (backing.region != null && backing.mappings > 0) {
+                backing.region.open(); // a split or a fork: one more VMA over the region
+            }
             backing.mappings++;
         }
 
@@ -214,13 +230,20 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
     }
 
     /** Anonymous mmap with MAP_FIXED: replaces whatever was mapped there. */
-    public synchronized long mmapFixed(long va, long length, int prot, boolean shared) {
+    public long mmapFixed(long va, long length, int prot, boolean shared) {
         if ((va & (PAGE_SIZE - 1)) != 0 || va <= 0) {
             throw new IllegalArgumentException("mmap address must be page aligned and non-zero");
         }
         long len = pageAlign(length);
-        munmap(va, len);
-        insert(va, len, prot, shared);
+        List<MmapRegion> released = new ArrayList<>();
+        try {
+            synchronized (this) {
+                unmapLocked(va, len, released);
+                insert(va, len, prot, shared);
+            }
+        } finally {
+            closeRegions(released);
+        }
         return va;
     }
 
@@ -236,8 +259,58 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
         return e != null && e.getValue().end > start;
     }
 
+    /**
+     * mmap(2) of a file: maps what the file's {@link OpenFile#mmap} hands out at an address of the
+     * process's choosing. Returns the address, or minus the errno (EBADF, EINVAL for an unaligned
+     * offset or a zero length, and whatever the file refuses with). The mapping is MAP_SHARED by
+     * nature; its frames are the file owner's and cannot be pinned (IOAS_MAP of them is EFAULT).
+     */
+    public long mmap(int fd, long length, int prot, int flags, long offset) {
+        if ((offset & (PAGE_SIZE - 1)) != 0 || length <= 0) {
+            return -Errno.EINVAL.value();
+        }
+        long len = pageAlign(length);
+        MmapRegion region;
+        try {
+            region = fds.get(fd).mmap(this, len, prot, flags, offset >>> PhysicalMemory.PAGE_SHIFT);
+        } catch (IommufdException e) {
+            return -e.errno().value();
+        }
+        if ((long) region.pages() * PAGE_SIZE != len) {
+            region.close();
+            throw new IllegalStateException("the file mapped " + region.pages() + " pages for " + len + " bytes");
+        }
+        synchronized (this) {
+            long va = (mmapBase - len) & -PAGE_SIZE;
+            while (overlaps(va, va + len)) {
+                va = (va - len) & -PAGE_SIZE;
+            }
+            mmapBase = va;
+            vmas.put(va, new Vma(va, va + len, prot, true, new Backing(region), 0));
+            return va;
+        }
+    }
+
     /** Unmaps [va, va+length): pages drop their mapping reference; pinned frames live on. */
-    public synchronized void munmap(long va, long length) {
+    public void munmap(long va, long length) {
+        List<MmapRegion> released = new ArrayList<>();
+        try {
+            synchronized (this) {
+                unmapLocked(va, length, released);
+            }
+        } finally {
+            closeRegions(released);
+        }
+    }
+
+    /** File mappings are closed outside the address-space lock: their release takes the owner's lock. */
+    private static void closeRegions(List<MmapRegion> released) {
+        for (MmapRegion r : released) {
+            r.close();
+        }
+    }
+
+    private void unmapLocked(long va, long length, List<MmapRegion> released) {
         long end = va + pageAlign(length);
         List<Vma> hit = new ArrayList<>();
         for (Map.Entry<Long, Vma> e = vmas.lowerEntry(end); e != null && e.getValue().end > va;
@@ -253,6 +326,11 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
             }
             if (cutEnd < v.end) {
                 vmas.put(cutEnd, new Vma(cutEnd, v.end, v.prot, v.shared, v.backing, v.slot(cutEnd)));
+            }
+            if (v.backing.region != null) {
+                released.add(v.backing.region); // the frames are the file owner's
+                v.backing.mappings--;
+                continue;
             }
             if (!v.shared) {
                 for (long p = cutStart; p < cutEnd; p += PAGE_SIZE) {
@@ -302,16 +380,17 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
     /** The process exits: files are closed, the address space is torn down, pinned frames stay with their pinners. */
     public void exit() {
         fds.closeAll();
-        synchronized (this) {
-            unmapAll();
+        List<MmapRegion> released = new ArrayList<>();
+        try {
+            synchronized (this) {
+                for (Vma v : List.copyOf(vmas.values())) {
+                    unmapLocked(v.start, v.end - v.start, released);
+                }
+                alive = false;
+            }
+        } finally {
+            closeRegions(released);
         }
-    }
-
-    private void unmapAll() {
-        for (Vma v : List.copyOf(vmas.values())) {
-            munmap(v.start, v.end - v.start);
-        }
-        alive = false;
     }
 
     private Vma vmaAt(long va) {
@@ -348,7 +427,8 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
             long page = va + (long) k * PAGE_SIZE;
             if (v == null || page >= v.end) {
                 v = vmaAt(page);
-                if (v == null || (v.prot & PROT_READ) == 0 && (v.prot & PROT_WRITE) == 0
+                // VM_PFNMAP | VM_IO mappings (a file's frames) cannot be pinned, as pin_user_pages refuses
+                if (v == null || v.backing.region != null || (v.prot & PROT_READ) == 0 && (v.prot & PROT_WRITE) == 0
                         || writable && (v.prot & PROT_WRITE) == 0) {
                     throw new IommufdException(Errno.EFAULT, "cannot pin 0x" + Long.toHexString(page));
                 }

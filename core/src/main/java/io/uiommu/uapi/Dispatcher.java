@@ -98,6 +98,8 @@ public final class Dispatcher {
             case IOMMU_FAULT_QUEUE_ALLOC -> ObjectIoctls.faultQueueAlloc(u);
             case IOMMU_VIOMMU_ALLOC -> ViommuIoctls.viommuAlloc(u);
             case IOMMU_VDEVICE_ALLOC -> ViommuIoctls.vdeviceAlloc(u);
+            case IOMMU_VEVENTQ_ALLOC -> ViommuIoctls.veventqAlloc(u);
+            case IOMMU_HW_QUEUE_ALLOC -> ViommuIoctls.hwQueueAlloc(u);
             case IOMMU_TEST_CMD -> TestCmd.handle(u);
             default -> throw new IommufdException(Errno.ENOTTY, "not an iommufd command");
         };

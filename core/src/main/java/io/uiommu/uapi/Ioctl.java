@@ -26,6 +26,10 @@ public enum Ioctl {
     IOMMU_VIOMMU_ALLOC(0x90, IommufdStructs.IOMMU_VIOMMU_ALLOC, "out_viommu_id"),
     /** Linux 6.13. */
     IOMMU_VDEVICE_ALLOC(0x91, IommufdStructs.IOMMU_VDEVICE_ALLOC, "virt_id"),
+    /** Linux 6.15. */
+    IOMMU_VEVENTQ_ALLOC(0x93, IommufdStructs.IOMMU_VEVENTQ_ALLOC, "__reserved"),
+    /** Linux 6.17. */
+    IOMMU_HW_QUEUE_ALLOC(0x94, IommufdStructs.IOMMU_HW_QUEUE_ALLOC, "length"),
     IOMMU_TEST_CMD(0xa0, TestStructs.IOMMU_TEST_CMD, "last"),
 
     VFIO_GET_API_VERSION(100, null, null),

@@ -99,4 +99,21 @@ public final class IommufdStructs {
     /** IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 (Linux 6.13): one command-queue entry. */
     public static final UapiStruct IOMMU_VIOMMU_ARM_SMMUV3_INVALIDATE =
             struct("iommu_viommu_arm_smmuv3_invalidate").u64s("cmd", 2).build();
+
+    /** Linux 6.15: one vEVENTQ per (vIOMMU, type), read through out_veventq_fd. */
+    public static final UapiStruct IOMMU_VEVENTQ_ALLOC = struct("iommu_veventq_alloc")
+            .u32("size").u32("flags").u32("viommu_id").u32("type").u32("veventq_depth").u32("out_veventq_id")
+            .u32("out_veventq_fd").u32("__reserved").build();
+
+    /** Linux 6.15: what precedes every vEVENT read from a vEVENTQ fd. */
+    public static final UapiStruct IOMMUFD_VEVENT_HEADER =
+            struct("iommufd_vevent_header").u32("flags").u32("sequence").build();
+
+    /** IOMMU_VEVENTQ_TYPE_ARM_SMMUV3 (Linux 6.15): the event record, StreamID replaced by the vSID. */
+    public static final UapiStruct IOMMU_VEVENT_ARM_SMMUV3 = struct("iommu_vevent_arm_smmuv3").u64s("evt", 4).build();
+
+    /** Linux 6.17: a HW queue of a vIOMMU over guest memory at nesting_parent_iova. */
+    public static final UapiStruct IOMMU_HW_QUEUE_ALLOC = struct("iommu_hw_queue_alloc")
+            .u32("size").u32("flags").u32("viommu_id").u32("type").u32("index").u32("out_hw_queue_id")
+            .u64("nesting_parent_iova").u64("length").build();
 }

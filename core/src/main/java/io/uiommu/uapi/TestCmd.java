@@ -54,6 +54,8 @@ final class TestCmd {
             case UapiConstants.IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT -> setTempMemoryLimit(u);
             case UapiConstants.IOMMU_TEST_OP_DIRTY -> dirty(u, id);
             case UapiConstants.IOMMU_TEST_OP_TRIGGER_IOPF -> triggerIopf(u);
+            case UapiConstants.IOMMU_TEST_OP_DEV_CHECK_CACHE -> devCheckCache(u, id);
+            case UapiConstants.IOMMU_TEST_OP_TRIGGER_VEVENT -> triggerVevent(u);
             default -> uiommuOp(u);
         };
     }
@@ -351,6 +353,32 @@ final class TestCmd {
             fault.report(new Fault.PageRequest(idev, flags, pasid, u.u32(off("trigger_iopf.grpid")),
                     u.u32(off("trigger_iopf.perm")), u.u64(off("trigger_iopf.addr"))));
         }
+        return 0;
+    }
+
+    /** iommufd_test_dev_check_cache: EINVAL for a cache id past 3 or a word that differs; ENOENT for the device. */
+    private static long devCheckCache(Ucmd u, int idevId) {
+        int cacheId = u.u32(off("check_dev_cache.id"));
+        if (Integer.compareUnsigned(cacheId, UapiConstants.MOCK_DEV_CACHE_ID_MAX) > 0) {
+            throw new IommufdException(Errno.EINVAL, "cache id out of range");
+        }
+        Device idev = u.ctx.objects().get(idevId, Device.class);
+        if (!(idev.iommuDevice() instanceof io.uiommu.hw.mock.MockDevice mdev)) {
+            throw new IommufdException(Errno.EINVAL, "not a mock device");
+        }
+        if (mdev.cache(cacheId) != u.u32(off("check_dev_cache.cache"))) {
+            throw new IommufdException(Errno.EINVAL, "cache word differs");
+        }
+        return 0;
+    }
+
+    /** iommufd_test_trigger_vevent: see {@link io.uiommu.hw.mock.MockDevice#triggerVevent()}. */
+    private static long triggerVevent(Ucmd u) {
+        Device idev = u.ctx.objects().get(u.u32(off("trigger_vevent.dev_id")), Device.class);
+        if (!(idev.iommuDevice() instanceof io.uiommu.hw.mock.MockDevice mdev)) {
+            throw new IommufdException(Errno.ENOENT, "not a mock device");
+        }
+        mdev.triggerVevent();
         return 0;
     }
 }

@@ -31,6 +31,8 @@ public final class TestStructs {
                             .u64("out_nr_dirty").build(),
                     struct("check_iotlb").u32("id").u32("iotlb").build(),
                     struct("trigger_iopf").u32("dev_id").u32("pasid").u32("grpid").u32("perm").u64("addr").build(),
+                    struct("check_dev_cache").u32("id").u32("cache").build(),
+                    struct("trigger_vevent").u32("dev_id").build(),
                     // uiommu's own ops (IOMMU_TEST_OP_UI_*), documented in docs/iommufd.md
                     struct("platform_device_info").u32("out_requester_id").u32("out_stream_id").u32("out_flags")
                             .u32("out_pasid_bits").u8s("out_name", 16).u8s("out_iommu", 16).build(),
@@ -51,4 +53,11 @@ public final class TestStructs {
 
     public static final UapiStruct IOMMU_HWPT_INVALIDATE_SELFTEST =
             struct("iommu_hwpt_invalidate_selftest").u32("flags").u32("iotlb_id").build();
+
+    /** IOMMU_VIOMMU_TYPE_SELFTEST's driver data (upstream 6.13, mmap fields 6.17). */
+    public static final UapiStruct IOMMU_VIOMMU_SELFTEST = struct("iommu_viommu_selftest")
+            .u32("in_data").u32("out_data").u64("out_mmap_offset").u64("out_mmap_length").build();
+
+    /** IOMMU_VEVENTQ_TYPE_SELFTEST's event. */
+    public static final UapiStruct IOMMU_VIOMMU_EVENT_SELFTEST = struct("iommu_viommu_event_selftest").u32("virt_id").build();
 }

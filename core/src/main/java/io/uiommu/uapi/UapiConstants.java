@@ -62,6 +62,14 @@ public final class UapiConstants {
     public static final int IOMMU_VIOMMU_TYPE_ARM_SMMUV3 = 1;
     public static final int IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV = 2;
     public static final int IOMMU_VTD_INV_FLAGS_LEAF = 1 << 0;
+    // vEVENTQ (Linux 6.15): enum iommu_veventq_flag, enum iommu_veventq_type
+    public static final int IOMMU_VEVENTQ_FLAG_LOST_EVENTS = 1 << 0;
+    public static final int IOMMU_VEVENTQ_TYPE_DEFAULT = 0;
+    public static final int IOMMU_VEVENTQ_TYPE_ARM_SMMUV3 = 1;
+    public static final int IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV = 2;
+    // HW queues (Linux 6.17): enum iommu_hw_queue_type
+    public static final int IOMMU_HW_QUEUE_TYPE_DEFAULT = 0;
+    public static final int IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV = 1;
     // page faults
     public static final int IOMMU_PGFAULT_FLAGS_PASID_VALID = 1 << 0;
     public static final int IOMMU_PGFAULT_FLAGS_LAST_PAGE = 1 << 1;
@@ -88,6 +96,9 @@ public final class UapiConstants {
     public static final int IOMMU_TEST_OP_DIRTY = 13;
     public static final int IOMMU_TEST_OP_MD_CHECK_IOTLB = 14;
     public static final int IOMMU_TEST_OP_TRIGGER_IOPF = 15;
+    /** Upstream 6.14 / 6.15: a mock device's cache word, and a selftest vEVENT of the device. */
+    public static final int IOMMU_TEST_OP_DEV_CHECK_CACHE = 16;
+    public static final int IOMMU_TEST_OP_TRIGGER_VEVENT = 17;
     public static final long MOCK_APERTURE_START = 1L << 24;
     public static final long MOCK_APERTURE_LAST = (1L << 31) - 1;
     public static final int MOCK_FLAGS_ACCESS_WRITE = 1 << 0;
@@ -108,6 +119,16 @@ public final class UapiConstants {
     public static final int IOMMU_HWPT_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
     public static final int IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID = 0xdadbeef;
     public static final int IOMMU_TEST_INVALIDATE_FLAG_ALL = 1 << 0;
+    // the mock vIOMMU of upstream's selftest (6.13 - 6.17)
+    public static final int IOMMU_VIOMMU_TYPE_SELFTEST = 0xdeadbeef;
+    public static final int IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
+    public static final int IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID = 0xdadbeef;
+    public static final int MOCK_DEV_CACHE_ID_MAX = 3;
+    public static final int MOCK_DEV_CACHE_NUM = 4;
+    public static final int IOMMU_TEST_DEV_CACHE_DEFAULT = 0xbaddad;
+    public static final int IOMMU_VEVENTQ_TYPE_SELFTEST = 0xbeefbeef;
+    public static final int IOMMU_HW_QUEUE_TYPE_SELFTEST = 0xdeadbeef;
+    public static final int IOMMU_TEST_HW_QUEUE_MAX = 2;
 
     // uiommu's own IOMMU_TEST_CMD ops ('ui' << 16, far above the kernel's): platform devices, DMA, audit
     public static final int IOMMU_TEST_OP_UI_BASE = 0x75690000;

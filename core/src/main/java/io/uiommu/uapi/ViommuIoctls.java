@@ -3,16 +3,23 @@ package io.uiommu.uapi;
 import io.uiommu.iommu.UserData;
 import io.uiommu.iommufd.Device;
 import io.uiommu.iommufd.Errno;
+import io.uiommu.iommufd.HwQueue;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.iommufd.ObjectTable;
 import io.uiommu.iommufd.Vdevice;
+import io.uiommu.iommufd.Veventq;
 import io.uiommu.iommufd.Viommu;
 import io.uiommu.iommufd.ViommuAllocation;
 
+import static io.uiommu.uapi.IommufdStructs.IOMMU_HW_QUEUE_ALLOC;
 import static io.uiommu.uapi.IommufdStructs.IOMMU_VDEVICE_ALLOC;
+import static io.uiommu.uapi.IommufdStructs.IOMMU_VEVENTQ_ALLOC;
 import static io.uiommu.uapi.IommufdStructs.IOMMU_VIOMMU_ALLOC;
 
-/** IOMMU_VIOMMU_ALLOC and IOMMU_VDEVICE_ALLOC (drivers/iommu/iommufd/viommu.c, Linux 6.13). */
+/**
+ * IOMMU_VIOMMU_ALLOC and IOMMU_VDEVICE_ALLOC (drivers/iommu/iommufd/viommu.c, Linux 6.13),
+ * IOMMU_VEVENTQ_ALLOC (eventq.c, 6.15) and IOMMU_HW_QUEUE_ALLOC (viommu.c, 6.17).
+ */
 final class ViommuIoctls {
     private ViommuIoctls() {
     }
@@ -53,5 +60,64 @@ final class ViommuIoctls {
             u.respond();
         });
         return v.id() == 0 ? -Errno.EIO.value() : 0;
+    }
+
+    /**
+     * flags, __reserved or type DEFAULT: EOPNOTSUPP; depth 0: EINVAL; viommu_id: ENOENT; a vEVENTQ
+     * of that type on the vIOMMU: EEXIST. Any other type is accepted, as upstream does: the queue
+     * simply receives nothing unless the vIOMMU's driver reports that type.
+     */
+    static long veventqAlloc(Ucmd u) {
+        if (u.u32(IOMMU_VEVENTQ_ALLOC.offset("flags")) != 0 || u.u32(IOMMU_VEVENTQ_ALLOC.offset("__reserved")) != 0
+                || u.u32(IOMMU_VEVENTQ_ALLOC.offset("type")) == UapiConstants.IOMMU_VEVENTQ_TYPE_DEFAULT) {
+            throw new IommufdException(Errno.EOPNOTSUPP, "flags, __reserved or type");
+        }
+        int depth = u.u32(IOMMU_VEVENTQ_ALLOC.offset("veventq_depth"));
+        if (depth == 0) {
+            throw new IommufdException(Errno.EINVAL, "veventq_depth 0");
+        }
+        Viommu viommu = u.ctx.objects().get(u.u32(IOMMU_VEVENTQ_ALLOC.offset("viommu_id")), Viommu.class);
+        VeventqFile[] file = new VeventqFile[1];
+        Veventq q = ViommuAllocation.veventq(u.ctx, viommu, u.u32(IOMMU_VEVENTQ_ALLOC.offset("type")),
+                depth, (id, queue) -> {
+                    file[0] = new VeventqFile(u.ctx, queue);
+                    int fd = u.caller.fds().install(file[0]);
+                    u.put32(IOMMU_VEVENTQ_ALLOC.offset("out_veventq_id"), id);
+                    u.put32(IOMMU_VEVENTQ_ALLOC.offset("out_veventq_fd"), fd);
+                    try {
+                        u.respond();
+                    } catch (RuntimeException e) {
+                        u.caller.fds().close(fd);
+                        throw e;
+                    }
+                });
+        file[0].attach();
+        return q.id() == 0 ? -Errno.EIO.value() : 0;
+    }
+
+    /**
+     * flags or type DEFAULT: EOPNOTSUPP; length 0: EINVAL; the range wraps: EOVERFLOW; viommu_id:
+     * ENOENT; then {@link HwQueue} and the driver.
+     */
+    static long hwQueueAlloc(Ucmd u) {
+        int type = u.u32(IOMMU_HW_QUEUE_ALLOC.offset("type"));
+        if (u.u32(IOMMU_HW_QUEUE_ALLOC.offset("flags")) != 0 || type == UapiConstants.IOMMU_HW_QUEUE_TYPE_DEFAULT) {
+            throw new IommufdException(Errno.EOPNOTSUPP, "flags or type");
+        }
+        long iova = u.u64(IOMMU_HW_QUEUE_ALLOC.offset("nesting_parent_iova"));
+        long length = u.u64(IOMMU_HW_QUEUE_ALLOC.offset("length"));
+        if (length == 0) {
+            throw new IommufdException(Errno.EINVAL, "zero length");
+        }
+        if (Long.compareUnsigned(iova + (length - 1), iova) < 0) {
+            throw new IommufdException(Errno.EOVERFLOW, "queue range wraps");
+        }
+        Viommu viommu = u.ctx.objects().get(u.u32(IOMMU_HW_QUEUE_ALLOC.offset("viommu_id")), Viommu.class);
+        HwQueue q = ViommuAllocation.hwQueue(u.ctx, viommu, type, u.u32(IOMMU_HW_QUEUE_ALLOC.offset("index")), iova,
+                length, id -> {
+                    u.put32(IOMMU_HW_QUEUE_ALLOC.offset("out_hw_queue_id"), id);
+                    u.respond();
+                });
+        return q.id() == 0 ? -Errno.EIO.value() : 0;
     }
 }

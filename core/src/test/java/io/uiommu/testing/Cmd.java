@@ -110,7 +110,7 @@ public final class Cmd {
         return op > 0 && op < byOp.length ? byOp[op] : null;
     }
 
-    static void putLe(byte[] b, int off, int width, long value) {
+    public static void putLe(byte[] b, int off, int width, long value) {
         for (int i = 0; i < width; i++) {
             b[off + i] = (byte) (value >>> (8 * i));
         }

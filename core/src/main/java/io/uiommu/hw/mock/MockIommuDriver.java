@@ -5,6 +5,8 @@ import io.uiommu.iommu.IommuDomain;
 import io.uiommu.iommu.IommuDriver;
 import io.uiommu.iommu.Translation;
 import io.uiommu.iommu.UserData;
+import io.uiommu.iommu.ViommuCore;
+import io.uiommu.iommu.ViommuOps;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.PhysicalMemory;
@@ -16,7 +18,8 @@ import java.util.BitSet;
 /**
  * The kernel selftest's mock IOMMU (drivers/iommu/iommufd/selftest.c): paging domains with a
  * 2 KiB I/O page over the aperture [16 MiB, 2 GiB), optional dirty tracking, nested domains whose
- * "IOTLB" is four words the user invalidates, and a blocking domain.
+ * "IOTLB" is four words the user invalidates, a blocking domain, and the mock vIOMMU
+ * ({@link MockViommu}) with its vEVENTs, HW queues and mmap-able pages.
  *
  * <p>Locking: device ids under this object's monitor; domains document their own.
  */
@@ -37,11 +40,23 @@ public final class MockIommuDriver implements IommuDriver {
     static final int IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
     static final int IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
 
+    private final PhysicalMemory memory;
     private final BitSet usedIds = new BitSet();
     private final IommuDomain blocked = new IommuDomain(IommuDomain.Type.BLOCKED, this) {
     };
 
+    /** A mock without memory of its own: a vIOMMU with driver data (which needs pages) is ENOMEM. */
     public MockIommuDriver() {
+        this(null);
+    }
+
+    /** The mock over the machine's memory, where a mock vIOMMU takes the pages it exposes by mmap. */
+    public MockIommuDriver(PhysicalMemory memory) {
+        this.memory = memory;
+    }
+
+    PhysicalMemory memory() {
+        return memory;
     }
 
     @Override
@@ -112,11 +127,36 @@ public final class MockIommuDriver implements IommuDriver {
         return blocked;
     }
 
+    /**
+     * mock_domain_nop_attach: a nested domain of a mock vIOMMU needs the device's vDEVICE there
+     * (ENOENT); the device then remembers the vIOMMU and the vDEVICE id for TRIGGER_VEVENT.
+     */
     @Override
     public void attachDev(IommuDomain domain, IommuDevice dev) {
-        if (domain.hasDirtyOps() && ((MockDevice) dev).noDirty()) {
+        MockDevice mdev = (MockDevice) dev;
+        if (domain.hasDirtyOps() && mdev.noDirty()) {
             throw new IommufdException(Errno.EINVAL, "device cannot track dirty pages");
         }
+        MockViommu viommu = domain instanceof MockNestedDomain n ? n.viommu() : null;
+        long vdevId = 0;
+        if (viommu != null) {
+            vdevId = viommu.core().virtIdOf(dev);
+            if (vdevId < 0) {
+                throw new IommufdException(Errno.ENOENT, "no vDEVICE for " + dev.name() + " in the vIOMMU");
+            }
+        }
+        mdev.setViommu(viommu, vdevId);
+    }
+
+    /** mock_get_viommu_size != 0: the selftest type only. */
+    @Override
+    public boolean viommuSupported(IommuDevice dev, int type) {
+        return type == MockViommu.IOMMU_VIOMMU_TYPE_SELFTEST;
+    }
+
+    @Override
+    public ViommuOps viommuInit(IommuDevice dev, int type, IommuDomain parent, UserData data, ViommuCore core) {
+        return MockViommu.init(this, parent, data, core);
     }
 
     /** Any paging or nested mock domain may serve a PASID; the mock keeps no PASID table of its own. */

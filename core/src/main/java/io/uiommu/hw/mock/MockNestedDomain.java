@@ -19,11 +19,22 @@ public final class MockNestedDomain extends IommuDomain implements UserCacheInva
 
     private final MockPagingDomain parent;
     private final int[] iotlb = new int[IOTLB_NUM];
+    /** The mock vIOMMU it was allocated from, or null for a HWPT-based nested domain. */
+    private final MockViommu viommu;
 
     MockNestedDomain(MockIommuDriver driver, MockPagingDomain parent, int iotlbDefault) {
+        this(driver, parent, iotlbDefault, null);
+    }
+
+    MockNestedDomain(MockIommuDriver driver, MockPagingDomain parent, int iotlbDefault, MockViommu viommu) {
         super(Type.NESTED, driver);
         this.parent = parent;
+        this.viommu = viommu;
         java.util.Arrays.fill(iotlb, iotlbDefault);
+    }
+
+    MockViommu viommu() {
+        return viommu;
     }
 
     @Override

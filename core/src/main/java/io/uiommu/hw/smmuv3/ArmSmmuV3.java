@@ -6,8 +6,8 @@ import io.uiommu.iommu.IommuHardware;
 import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.iommu.UserData;
+import io.uiommu.iommu.ViommuCore;
 import io.uiommu.iommu.ViommuOps;
-import io.uiommu.iommu.VirtualDevices;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.PhysicalMemory;
@@ -16,8 +16,11 @@ import io.uiommu.platform.PciDevice;
 import io.uiommu.pt.ArmLpaeTable;
 import io.uiommu.pt.FrameTableAllocator;
 
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,8 +34,15 @@ import java.util.Map;
  * ({@link ArmVsmmu}). The three attach intentions: a RID (the STE), one PASID (a CD at that SSID),
  * and the RID with all PASIDs owned by the guest (a nested STE pointing at the guest's CD table).
  *
- * <p>Locking: this object's monitor serializes table updates and command issue; translation runs
- * in the model without it.
+ * <p>Events: the driver enables the event-queue interrupt and takes it when a faulting transaction
+ * returns (arm_smmu_evtq_thread): it consumes the queue, forwards the events upstream hands to a
+ * guest — C_BAD_STE, F_STREAM_DISABLED, C_BAD_SUBSTREAMID, C_BAD_CD, F_TRANSLATION, F_ADDR_SIZE,
+ * F_ACCESS and F_PERMISSION of a stage-1 walk, for a master attached to a nested domain with a
+ * vDEVICE — to the vIOMMU's vEVENTQ with the vSID in place of the StreamID, and logs the rest
+ * ({@link #takeLoggedEvents()}), as Linux prints them.
+ *
+ * <p>Locking: this object's monitor serializes table updates, command issue and event handling;
+ * translation runs in the model without it.
  */
 public final class ArmSmmuV3 implements IommuHardware {
     public static final int IOMMU_HW_INFO_TYPE_ARM_SMMUV3 = 2;
@@ -43,6 +53,11 @@ public final class ArmSmmuV3 implements IommuHardware {
     static final int STRTAB_SPLIT = 8;
     static final int CMDQ_LOG2 = 8;
     static final int EVTQ_LOG2 = 7;
+    /** IRQ_CTRL enables (the PRI queue's is the IOPF side's business). */
+    static final int IRQ_CTRL_GERROR_IRQEN = 1 << 0;
+    static final int IRQ_CTRL_EVTQ_IRQEN = 1 << 2;
+    /** Events the driver logged and nobody read yet; older ones are dropped past this many. */
+    static final int LOGGED_EVENTS_MAX = 1024;
     /** Without RIL, ranges of more pages than this are invalidated by ASID / VMID (CMDQ_MAX_TLBI_OPS). */
     static final int MAX_TLBI_OPS = 512;
     /** Linux's S1 input size: min(VA_BITS = 48, 48 or 52 with VAX). */
@@ -81,6 +96,8 @@ public final class ArmSmmuV3 implements IommuHardware {
     private int cmdqProd;
     private long cmdqErrors;
     private int syncSeq;
+    private final ArrayDeque<long[]> loggedEvents = new ArrayDeque<>();
+    private long eventsForwarded;
 
     public ArmSmmuV3(IommuUnit unit, PhysicalMemory memory, StaleTranslationAuditor auditor) {
         this.unit = unit;
@@ -125,6 +142,7 @@ public final class ArmSmmuV3 implements IommuHardware {
         hw.writeRegister(Smmu.CMDQ_BASE, cmdq | CMDQ_LOG2);
         hw.writeRegister(Smmu.EVTQ_BASE, evtq | EVTQ_LOG2);
         hw.writeRegister(Smmu.GBPA, Smmu.GBPA_ABORT);
+        hw.writeRegister(Smmu.IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN);
         hw.writeRegister(Smmu.CR0, Smmu.CR0_CMDQEN);
         issue(Command.cfgiSteRange(0, 31), Command.tlbiNsnhAll());
         hw.writeRegister(Smmu.CR0, Smmu.CR0_CMDQEN | Smmu.CR0_EVTQEN | Smmu.CR0_SMMUEN);
@@ -249,10 +267,80 @@ public final class ArmSmmuV3 implements IommuHardware {
         }
     }
 
-    /** Device DMA enters here: the model translates the StreamID's transaction. */
+    /**
+     * Device DMA enters here: the model translates the StreamID's transaction. A fault may have
+     * written an event; its interrupt is taken as the transaction returns.
+     */
     @Override
     public void translate(IommuDevice dev, int pasid, long iova, int access, Translation out) {
         hw.translate(((SmmuMaster) dev).streamId(), pasid, iova, access, out);
+        if (out.faulted && (hw.readRegister(Smmu.IRQ_CTRL) & IRQ_CTRL_EVTQ_IRQEN) != 0) {
+            serviceEventQueue();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Events
+
+    /** arm_smmu_evtq_thread: consumes every record between CONS and PROD, then acknowledges an overflow. */
+    synchronized void serviceEventQueue() {
+        int log2 = Math.min(EVTQ_LOG2, hw.id.evtqLog2Max());
+        int idxMask = (1 << log2) - 1;
+        int wrapMask = (1 << (log2 + 1)) - 1;
+        int prod = (int) hw.readRegister(Smmu.EVTQ_PROD);
+        int cons = (int) hw.readRegister(Smmu.EVTQ_CONS) & wrapMask;
+        while (cons != (prod & wrapMask)) {
+            long at = evtq + (long) (cons & idxMask) * Event.BYTES;
+            handleEvent(new long[] {memory.readLong(at), memory.readLong(at + 8), memory.readLong(at + 16),
+                    memory.readLong(at + 24)});
+            cons = (cons + 1) & wrapMask;
+        }
+        hw.writeRegister(Smmu.EVTQ_CONS, cons | (prod & Smmu.EVTQ_PROD_OVFLG));
+    }
+
+    /** arm_smmu_handle_event: a guest's event goes to its vEVENTQ; anything not taken is logged. */
+    private void handleEvent(long[] evt) {
+        if (forwardable(Event.id(evt[0])) && (evt[1] & Event.S2) == 0) {
+            SmmuMaster m = masterBySid(Event.sid(evt[0]));
+            if (m != null && m.vmaster != null && m.vmaster.report(evt) == 0) {
+                eventsForwarded++;
+                return;
+            }
+        }
+        if (loggedEvents.size() == LOGGED_EVENTS_MAX) {
+            loggedEvents.removeFirst();
+        }
+        loggedEvents.add(evt);
+    }
+
+    /** The event ids arm_smmu_handle_event passes on (the ones include/uapi/linux/iommufd.h lists). */
+    static boolean forwardable(int eventId) {
+        return switch (eventId) {
+            case Event.C_BAD_STE, Event.F_STREAM_DISABLED, Event.C_BAD_SUBSTREAMID, Event.C_BAD_CD,
+                    Event.F_TRANSLATION, Event.F_ADDR_SIZE, Event.F_ACCESS, Event.F_PERMISSION -> true;
+            default -> false;
+        };
+    }
+
+    private SmmuMaster masterBySid(int sid) {
+        for (SmmuMaster m : masters.values()) {
+            if (m.streamId() == sid) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /** Event records the driver consumed and logged instead of forwarding (oldest first), and forgets them. */
+    public synchronized List<long[]> takeLoggedEvents() {
+        List<long[]> out = new ArrayList<>(loggedEvents);
+        loggedEvents.clear();
+        return out;
+    }
+
+    /** Events handed to a vIOMMU's vEVENTQ. */
+    public synchronized long eventsForwarded() {
+        return eventsForwarded;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -348,7 +436,7 @@ public final class ArmSmmuV3 implements IommuHardware {
 
     /** arm_vsmmu_init: the parent must be a stage-2 domain of this SMMU. */
     @Override
-    public ViommuOps viommuInit(IommuDevice dev, int type, IommuDomain parent, UserData data, VirtualDevices vdevs) {
+    public ViommuOps viommuInit(IommuDevice dev, int type, IommuDomain parent, UserData data, ViommuCore vdevs) {
         if (!(parent instanceof SmmuPagingDomain s2) || s2.driver() != this || !s2.stage2()) {
             throw new IommufdException(Errno.EINVAL, "parent is not a stage-2 domain of this SMMU");
         }
@@ -362,6 +450,15 @@ public final class ArmSmmuV3 implements IommuHardware {
     @Override
     public synchronized void attachDev(IommuDomain domain, IommuDevice dev) {
         SmmuMaster m = (SmmuMaster) dev;
+        if (!(domain instanceof SmmuNestedDomain)) {
+            attachPlain(domain, m);
+            m.vmaster = null; // arm_smmu_attach_commit_vmaster: no vIOMMU behind this attach
+            return;
+        }
+        attachNested((SmmuNestedDomain) domain, m);
+    }
+
+    private void attachPlain(IommuDomain domain, SmmuMaster m) {
         switch (domain) {
             case SmmuPagingDomain d when d.driver() != this -> throw new IommufdException(Errno.EINVAL, "other SMMU");
             case SmmuPagingDomain d when !d.stage2() -> {
@@ -377,7 +474,6 @@ public final class ArmSmmuV3 implements IommuHardware {
                 m.cdTableInSte = false;
                 clearCd(m, 0);
             }
-            case SmmuNestedDomain n -> attachNested(n, m);
             default -> {
                 if (domain != blocked) {
                     throw new IommufdException(Errno.EINVAL, "not an SMMUv3 domain");
@@ -403,7 +499,8 @@ public final class ArmSmmuV3 implements IommuHardware {
             throw new IommufdException(Errno.EBUSY, "PASIDs are attached");
         }
         int cfg = n.config();
-        if (vsmmu.vdevs().virtIdOf(m) < 0 && cfg != Ste.CONFIG_ABORT && cfg != Ste.CONFIG_BYPASS) {
+        long vsid = vsmmu.vdevs().virtIdOf(m);
+        if (vsid < 0 && cfg != Ste.CONFIG_ABORT && cfg != Ste.CONFIG_BYPASS) {
             throw new IommufdException(Errno.ENOENT, "no vDEVICE for " + m.name() + " in the vIOMMU");
         }
         long[] ste;
@@ -418,6 +515,8 @@ public final class ArmSmmuV3 implements IommuHardware {
         }
         writeSte(m, ste);
         m.cdTableInSte = false;
+        // events of this master now go to the vIOMMU, under the vSID the attach saw
+        m.vmaster = vsid < 0 ? null : new SmmuMaster.Vmaster(vsmmu, vsid);
     }
 
     private long[] s2Ste(SmmuPagingDomain d, SmmuMaster m) {

@@ -4,8 +4,8 @@ import io.uiommu.iommu.IommuDevice;
 import io.uiommu.iommu.IommuDomain;
 import io.uiommu.iommu.UserData;
 import io.uiommu.iommu.UserDataArray;
+import io.uiommu.iommu.ViommuCore;
 import io.uiommu.iommu.ViommuOps;
-import io.uiommu.iommu.VirtualDevices;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdException;
 
@@ -22,6 +22,7 @@ final class ArmVsmmu implements ViommuOps {
     static final int IOMMU_VIOMMU_TYPE_ARM_SMMUV3 = 1;
     static final int IOMMU_HWPT_DATA_ARM_SMMUV3 = 2;
     static final int IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 = 1;
+    static final int IOMMU_VEVENTQ_TYPE_ARM_SMMUV3 = 1;
     /** sizeof(struct iommu_hwpt_arm_smmuv3) and sizeof(struct iommu_viommu_arm_smmuv3_invalidate). */
     static final int VSTE_BYTES = 16;
     static final int CMD_BYTES = 16;
@@ -30,10 +31,10 @@ final class ArmVsmmu implements ViommuOps {
 
     private final ArmSmmuV3 smmu;
     private final SmmuPagingDomain parent;
-    private final VirtualDevices vdevs;
+    private final ViommuCore vdevs;
     private final int vmid;
 
-    ArmVsmmu(ArmSmmuV3 smmu, SmmuPagingDomain parent, VirtualDevices vdevs) {
+    ArmVsmmu(ArmSmmuV3 smmu, SmmuPagingDomain parent, ViommuCore vdevs) {
         this.smmu = smmu;
         this.parent = parent;
         this.vdevs = vdevs;
@@ -52,8 +53,25 @@ final class ArmVsmmu implements ViommuOps {
         return vmid;
     }
 
-    VirtualDevices vdevs() {
+    ViommuCore vdevs() {
         return vdevs;
+    }
+
+    /**
+     * arm_vmaster_report_event: struct iommu_vevent_arm_smmuv3 — the four record dwords,
+     * little-endian, with the StreamID field holding {@code vsid} — to the vEVENTQ of type
+     * ARM_SMMUV3; minus EOPNOTSUPP when the VMM has none.
+     */
+    int reportEvent(long[] evt, long vsid) {
+        byte[] vevt = new byte[Event.BYTES];
+        long dw0 = (evt[0] & ~(0xffff_ffffL << Event.SID_SHIFT)) | (vsid & 0xffff_ffffL) << Event.SID_SHIFT;
+        for (int i = 0; i < 4; i++) {
+            long v = i == 0 ? dw0 : evt[i];
+            for (int k = 0; k < 8; k++) {
+                vevt[8 * i + k] = (byte) (v >>> (8 * k));
+            }
+        }
+        return vdevs.reportEvent(IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, vevt);
     }
 
     /** arm_vsmmu_alloc_domain_nested + arm_smmu_validate_vste. */

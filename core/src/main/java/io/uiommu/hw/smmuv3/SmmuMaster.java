@@ -24,6 +24,16 @@ public final class SmmuMaster extends IommuDevice {
     /** The STE points at the CD table (stage-1 RID domain, or PASIDs attached). */
     boolean cdTableInSte;
     final TreeMap<Integer, SmmuPagingDomain> pasids = new TreeMap<>();
+    /** The vIOMMU this master's events go to, while it is attached to a nested domain with a vDEVICE. */
+    Vmaster vmaster;
+
+    /** struct arm_smmu_vmaster: the vSMMU and the vSID of a nested master. */
+    record Vmaster(ArmVsmmu vsmmu, long vsid) {
+        /** arm_vmaster_report_event: the record with the StreamID replaced by the vSID. */
+        int report(long[] evt) {
+            return vsmmu.reportEvent(evt, vsid);
+        }
+    }
 
     SmmuMaster(PciDevice pci, ArmSmmuV3 driver, int ssidBits) {
         super(pci.name(), driver);

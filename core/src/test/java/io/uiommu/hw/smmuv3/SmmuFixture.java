@@ -102,15 +102,20 @@ final class SmmuFixture {
         memory.writeLong(leafPa, (pte & ~OA_MASK) | (newPa & OA_MASK));
     }
 
-    /** Event records between the queue's CONS and PROD, consumed (CONS moved), as dword quadruples. */
+    /**
+     * Host event records as dword quadruples, oldest first: those the driver consumed and logged
+     * (its event interrupt is taken when a faulting transaction returns), then any still between
+     * the queue's CONS and PROD (with the interrupt masked), consumed.
+     */
     List<long[]> events() {
+        List<long[]> logged = smmu.takeLoggedEvents();
         long base = hw.readRegister(Smmu.EVTQ_BASE);
         int log2 = (int) (base & 0x1f);
         long addr = base & Smmu.Q_BASE_ADDR_MASK;
         int prod = (int) hw.readRegister(Smmu.EVTQ_PROD);
         int cons = (int) hw.readRegister(Smmu.EVTQ_CONS);
         int wrap = (1 << (log2 + 1)) - 1;
-        List<long[]> out = new ArrayList<>();
+        List<long[]> out = new ArrayList<>(logged);
         while ((cons & wrap) != (prod & wrap)) {
             long at = addr + (long) (cons & ((1 << log2) - 1)) * 32;
             out.add(new long[] {memory.readLong(at), memory.readLong(at + 8), memory.readLong(at + 16),

@@ -2,7 +2,7 @@ package io.uiommu.hw.smmuv3;
 
 import io.uiommu.iommu.IommuDevice;
 import io.uiommu.iommu.Translation;
-import io.uiommu.iommu.VirtualDevices;
+import io.uiommu.iommu.ViommuCore;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.pt.ArmLpaeTable;
 import io.uiommu.pt.NestedTables;
@@ -49,7 +49,7 @@ class SmmuNestedTest {
         guestRoot = guestFormat.allocateRoot(ram, ram);
         guestFormat.map(guestRoot, IOVA, DATA_IPA, 4096, PageTableFormat.READ | PageTableFormat.WRITE, ram, ram);
         writeGuestCd(0, GUEST_ASID, guestRoot);
-        vsmmu = (ArmVsmmu) f.smmu.viommuInit(dev, 1, s2, null, new VirtualDevices() {
+        vsmmu = (ArmVsmmu) f.smmu.viommuInit(dev, 1, s2, null, new ViommuCore() {
             @Override
             public IommuDevice find(long virtId) {
                 return vdevPresent && virtId == VSID ? dev : null;
