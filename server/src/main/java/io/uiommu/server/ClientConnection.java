@@ -1,6 +1,9 @@
 package io.uiommu.server;
 
 import io.uiommu.iommufd.Errno;
+import io.uiommu.iommufd.IommufdException;
+import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.proc.MmapRegion;
 import io.uiommu.proc.OpenFile;
 
 import java.lang.foreign.Arena;
@@ -33,6 +36,8 @@ final class ClientConnection {
     final int uid;
     private final ClientProcess process;
     private final ClientFdTable fds;
+    /** The process's mappings of uiommu files (mmap): each holds what the file handed out. */
+    private final ClientMappings mappings = new ClientMappings();
     private final java.util.HashMap<Integer, ServedFile> fdCache = new java.util.HashMap<>();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment request = arena.allocate(Protocol.REQUEST_SIZE + RemoteIo.WINDOW_MAX + 8, 8);
@@ -87,6 +92,7 @@ final class ClientConnection {
             // still pinned through files other processes hold need taking over.
             server.registry().releaseHungUp();
             server.frames().gone(process.clientMemory());
+            mappings.closeAll();
             process.close();
             synchronized (this) {
                 fdClosed = true;
@@ -201,13 +207,15 @@ final class ClientConnection {
             case Protocol.OP_LOOKUP -> fileOf(reqFd(), ino()) != null ? 1 : 0;
             case Protocol.OP_UNMAP -> {
                 server.frames().unmapping(process.clientMemory(), a(0), a(1));
+                mappings.unmapping(a(0), a(1));
                 yield 0;
             }
             case Protocol.OP_EXIT -> {
                 server.frames().gone(process.clientMemory());
+                mappings.closeAll();
                 yield 0;
             }
-            case Protocol.OP_MMAP -> -Errno.ENODEV.value();
+            case Protocol.OP_MMAP -> mmap();
             default -> throw new ProtocolException("unknown request " + op);
         };
         if (broken) {
@@ -338,6 +346,68 @@ final class ClientConnection {
         server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, clientFd, f.ino,
                 file.name(), 0, buf, count, null, null, r, t0, touches));
         return r;
+    }
+
+    /**
+     * mmap(2) of a served file: the file's f_op->mmap says which frames (or the errno); their bytes
+     * move into a memfd the daemon maps too ({@link SharedFrames}), which the shim maps where the
+     * client asked. The mapping holds the file's region until the client unmaps all of it or exits.
+     */
+    private long mmap() {
+        long length = a(0);
+        int prot = (int) a(1);
+        int flags = (int) a(2);
+        long offset = a(3);
+        ServedFile f = fileOf(reqFd(), ino());
+        if (f == null) {
+            return -Errno.EBADF.value();
+        }
+        // What mmap(2) checks before the file's mmap runs.
+        if (length == 0 || (offset & (PhysicalMemory.PAGE_SIZE - 1)) != 0) {
+            return -Errno.EINVAL.value();
+        }
+        long len = (length + PhysicalMemory.PAGE_SIZE - 1) & -PhysicalMemory.PAGE_SIZE;
+        if (len <= 0 || len > Integer.MAX_VALUE * (long) PhysicalMemory.PAGE_SIZE) {
+            return -Errno.ENOMEM.value();
+        }
+        MmapRegion region;
+        try {
+            region = f.file.mmap(process, len, prot, flags, offset >>> PhysicalMemory.PAGE_SHIFT);
+        } catch (IommufdException e) {
+            return -e.errno().value();
+        }
+        long[] pfns = new long[region.pages()];
+        for (int i = 0; i < pfns.length; i++) {
+            pfns[i] = region.pfn(i);
+        }
+        long addr;
+        try {
+            SharedFrames.Region shared = server.sharedFrames().share(pfns);
+            addr = mapFd(shared.memfd);
+        } catch (IommufdException e) {
+            addr = -e.errno().value();
+        }
+        if (addr < 0) {
+            region.close();
+            return addr;
+        }
+        mappings.add(addr, len, region::close);
+        return addr;
+    }
+
+    /** Callback: the client maps the memfd as its pending mmap asked; the address or minus the errno. */
+    private long mapFd(int memfd) {
+        if (broken) {
+            return -Errno.EIO.value();
+        }
+        try {
+            send(Protocol.MAP_FD, 0, 0, 0, memfd);
+            return awaitCallbackAnswer();
+        } catch (ProtocolException e) {
+            LOG.warning("uiommu: process " + pid + " did not map a memfd: " + e.getMessage());
+            broken = true;
+            return -Errno.EIO.value();
+        }
     }
 
     /** The client closed an fd of a served file: if that was the last reference, release now. */

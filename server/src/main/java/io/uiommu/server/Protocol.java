@@ -46,7 +46,11 @@ final class Protocol {
     static final int OP_EXIT = 8;
     /** Answer to a callback: a0 = value (an fd number, or minus the errno). */
     static final int OP_CALLBACK = 9;
-    /** mmap(2) of a uiommu fd: fd, ino, a0 = length, a1 = prot, a2 = flags, a3 = offset. */
+    /**
+     * mmap(2) of a uiommu fd: fd, ino, a0 = length, a1 = prot, a2 = flags, a3 = offset. The file's
+     * pages come back as a memfd ({@link #MAP_FD} callback) that the shim maps as asked; the result
+     * is the address.
+     */
     static final int OP_MMAP = 10;
 
     static final int DEVICE_IOMMU = 1;
@@ -58,6 +62,9 @@ final class Protocol {
     static final int INSTALL_FD = 1;
     /** Callback: close fd aux in the client. Answer: 0 or minus the errno. */
     static final int CLOSE_FD = 2;
+
+    /** Callback: a memfd rides along; map it as the pending mmap asked. Answer: the address or minus the errno. */
+    static final int MAP_FD = 3;
 
     static final int FLAG_CLOEXEC = 1;
 

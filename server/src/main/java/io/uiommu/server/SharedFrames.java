@@ -21,6 +21,9 @@ import java.util.List;
  */
 final class SharedFrames {
     private static final int PAGE = PhysicalMemory.PAGE_SIZE;
+    private static final String MEMFD_NAME = "uiommu-mmap";
+    /** How the memfd shows in /proc/PID/maps. */
+    static final String MEMFD_PATH = "/memfd:" + MEMFD_NAME;
 
     /** A memfd holding some frames in order, and the daemon's mapping of it. */
     static final class Region {
@@ -93,7 +96,7 @@ final class SharedFrames {
             }
         }
         long length = (long) pfns.length * PAGE;
-        int memfd = Native.memfdCreate("uiommu-mmap", Native.MFD_CLOEXEC);
+        int memfd = Native.memfdCreate(MEMFD_NAME, Native.MFD_CLOEXEC);
         if (memfd < 0) {
             throw new IommufdException(Errno.ENOMEM, "memfd_create: errno " + -memfd);
         }
@@ -123,6 +126,15 @@ final class SharedFrames {
             Native.close(r.memfd);
             return true;
         });
+    }
+
+    /** Unmaps and closes every region (daemon shutdown). */
+    synchronized void close() {
+        for (Region r : regions) {
+            Native.munmap(r.mapping.address(), r.length());
+            Native.close(r.memfd);
+        }
+        regions.clear();
     }
 
     /** Regions alive now (for tests). */

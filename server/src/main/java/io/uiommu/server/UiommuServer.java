@@ -40,6 +40,7 @@ public final class UiommuServer implements AutoCloseable {
     private final int ownUid;
     private final FileRegistry registry = new FileRegistry();
     private final ClientFrames frames;
+    private final SharedFrames sharedFrames;
     private final ConcurrentHashMap<Integer, PageCounter> userLockedVm = new ConcurrentHashMap<>();
     private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
@@ -52,6 +53,7 @@ public final class UiommuServer implements AutoCloseable {
         this.listenFd = listenFd;
         this.ownUid = Native.getuid();
         this.frames = new ClientFrames(devIommu.physical());
+        this.sharedFrames = new SharedFrames(devIommu.physical());
         this.acceptor = Thread.ofPlatform().daemon().name("uiommu-accept").unstarted(this::acceptLoop);
     }
 
@@ -141,6 +143,10 @@ public final class UiommuServer implements AutoCloseable {
         return frames;
     }
 
+    SharedFrames sharedFrames() {
+        return sharedFrames;
+    }
+
     PageCounter userLockedVm(int uid) {
         return userLockedVm.computeIfAbsent(uid, u -> new PageCounter());
     }
@@ -210,6 +216,7 @@ public final class UiommuServer implements AutoCloseable {
             c.shutdown();
         }
         registry.close();
+        sharedFrames.close();
         try {
             Files.deleteIfExists(socketPath);
         } catch (IOException e) {

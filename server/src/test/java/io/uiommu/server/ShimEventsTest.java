@@ -176,6 +176,14 @@ class ShimEventsTest {
     }
 
     @Test
+    void mmapOfTheIommufdMapsTheViommuPageAndPassesTheFilesErrno() throws Exception {
+        try (Client c = client("mmap")) {
+            assertThat(c.exit()).as(c.seen.toString()).isZero();
+        }
+        assertThat(server.openFileCount()).isZero();
+    }
+
+    @Test
     void openOfAVfioDeviceTheMachineDoesNotHaveIsEnoent() throws Exception {
         try (Client c = client("vfio-missing")) {
             assertThat(c.exit()).as(c.seen.toString()).isZero();
