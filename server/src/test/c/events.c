@@ -155,6 +155,7 @@ struct test_cmd {
 		struct { uint32_t out_stdev_id, out_hwpt_id, out_idev_id; } mock_domain;
 		struct { uint32_t pt_id; } mock_domain_replace;
 		struct { uint32_t dev_id, pasid, grpid, perm; uint64_t addr; } trigger_iopf;
+		struct { uint32_t dev_id; } trigger_vevent;
 		uint8_t pad[48];
 	};
 	uint32_t last;
@@ -266,6 +267,55 @@ static int fault_poll(void)
 	return 0;
 }
 
+/*
+ * A vEVENTQ fd (6.15) of the mock vIOMMU polled with a timeout: readable once the mock device
+ * raises an event for its vDEVICE, not readable after the header and record are read.
+ */
+static int veventq_poll(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	CHECK(fd >= 0);
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+	CHECK(ioctl(fd, IOMMU_IOAS_ALLOC, &ia) == 0);
+	struct test_cmd md = { .size = sizeof(md), .op = 2, .id = ia.out_ioas_id };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &md) == 0);
+	uint32_t dev = md.mock_domain.out_idev_id;
+	struct iommu_hwpt_alloc parent = { .size = sizeof(parent), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT, .dev_id = dev,
+		.pt_id = ia.out_ioas_id };
+	CHECK(ioctl(fd, IOMMU_HWPT_ALLOC, &parent) == 0);
+	struct iommu_viommu_alloc va = { .size = sizeof(va), .type = VIOMMU_TYPE_SELFTEST, .dev_id = dev,
+		.hwpt_id = parent.out_hwpt_id };
+	CHECK(ioctl(fd, IOMMU_VIOMMU_ALLOC, &va) == 0);
+	uint32_t iotlb = 0xbadbeef; /* IOMMU_TEST_IOTLB_DEFAULT */
+	struct iommu_hwpt_alloc nested = { .size = sizeof(nested), .dev_id = dev, .pt_id = va.out_viommu_id,
+		.data_type = 0xdead /* IOMMU_HWPT_DATA_SELFTEST */, .data_len = 4, .data_uptr = (uintptr_t)&iotlb };
+	CHECK(ioctl(fd, IOMMU_HWPT_ALLOC, &nested) == 0);
+	struct iommu_veventq_alloc vq = { .size = sizeof(vq), .viommu_id = va.out_viommu_id,
+		.type = 0xbeefbeef /* IOMMU_VEVENTQ_TYPE_SELFTEST */, .veventq_depth = 4 };
+	CHECK(ioctl(fd, IOMMU_VEVENTQ_ALLOC, &vq) == 0);
+	int qfd = vq.out_veventq_fd;
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .viommu_id = va.out_viommu_id, .dev_id = dev, .virt_id = 0x99 };
+	CHECK(ioctl(fd, IOMMU_VDEVICE_ALLOC, &vd) == 0);
+	struct test_cmd rep = { .size = sizeof(rep), .op = 10, .id = md.mock_domain.out_stdev_id,
+		.mock_domain_replace = { nested.out_hwpt_id } };
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &rep) == 0);
+
+	struct pollfd p = { .fd = qfd, .events = POLLIN };
+	CHECK(poll(&p, 1, 100) == 0);
+	for (uint32_t round = 0; round < 3; round++) {
+		struct test_cmd t = { .size = sizeof(t), .op = 17, .trigger_vevent = { dev } };
+		CHECK(ioctl(fd, IOMMU_TEST_CMD, &t) == 0);
+		CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLIN));
+		struct { struct iommufd_vevent_header h; uint32_t virt_id; } ev;
+		CHECK(read(qfd, &ev, sizeof(ev)) == sizeof(ev));
+		CHECK(ev.h.sequence == round && ev.virt_id == 0x99);
+		CHECK(poll(&p, 1, 0) == 0);
+	}
+	CHECK(close(qfd) == 0);
+	CHECK(close(fd) == 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -276,6 +326,8 @@ int main(int argc, char **argv)
 		return poll_readiness(argv[2]);
 	if (!strcmp(argv[1], "fault-poll"))
 		return fault_poll();
+	if (!strcmp(argv[1], "veventq-poll"))
+		return veventq_poll();
 	if (!strcmp(argv[1], "mmap"))
 		return mmap_viommu();
 	if (!strcmp(argv[1], "vfio-missing"))
