@@ -3,7 +3,8 @@
  * compiler from the kernel headers: request code, argument struct, sizeof and minimum size.
  * The (struct, last mandatory field) pairs are those of the IOCTL_OP table in
  * drivers/iommu/iommufd/main.c (6.12); for the VFIO type1 compatibility ioctls, the minsz that
- * drivers/iommu/iommufd/vfio_compat.c uses (those take argsz, not size).
+ * drivers/iommu/iommufd/vfio_compat.c uses (those take argsz, not size), and the VFIO device-file
+ * ioctls uiommu's VFIO cdev implements, with drivers/vfio's minsz.
  * Output: "<name> <request code> <struct> <last field> <min size> <sizeof>"; integer-argument
  * ioctls print "-" for struct and field and 0 sizes.
  */
@@ -46,5 +47,14 @@ int main(void)
 	OP(VFIO_IOMMU_GET_INFO, vfio_iommu_type1_info, iova_pgsizes);
 	OP(VFIO_IOMMU_MAP_DMA, vfio_iommu_type1_dma_map, size);
 	OP(VFIO_IOMMU_UNMAP_DMA, vfio_iommu_type1_dma_unmap, size);
+	/* the VFIO device file: the minsz of drivers/vfio (vfio_pci_core.c, device_cdev.c) */
+	OP(VFIO_DEVICE_GET_INFO, vfio_device_info, num_irqs);
+	OP(VFIO_DEVICE_GET_REGION_INFO, vfio_region_info, offset);
+	OP(VFIO_DEVICE_GET_IRQ_INFO, vfio_irq_info, count);
+	OP(VFIO_DEVICE_SET_IRQS, vfio_irq_set, count);
+	INTARG(VFIO_DEVICE_RESET);
+	OP(VFIO_DEVICE_BIND_IOMMUFD, vfio_device_bind_iommufd, out_devid);
+	OP(VFIO_DEVICE_ATTACH_IOMMUFD_PT, vfio_device_attach_iommufd_pt, pt_id);
+	OP(VFIO_DEVICE_DETACH_IOMMUFD_PT, vfio_device_detach_iommufd_pt, flags);
 	return 0;
 }

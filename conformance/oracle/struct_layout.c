@@ -172,5 +172,28 @@ int main(void)
 	S(vfio_iommu_type1_dma_unmap); F(vfio_iommu_type1_dma_unmap, argsz);
 	F(vfio_iommu_type1_dma_unmap, flags); F(vfio_iommu_type1_dma_unmap, iova);
 	F(vfio_iommu_type1_dma_unmap, size); FLEX(vfio_iommu_type1_dma_unmap, data);
+
+	/* include/uapi/linux/vfio.h: the device file (io.uiommu.vfio) */
+	S(vfio_device_info); F(vfio_device_info, argsz); F(vfio_device_info, flags);
+	F(vfio_device_info, num_regions); F(vfio_device_info, num_irqs); F(vfio_device_info, cap_offset);
+	F(vfio_device_info, pad);
+
+	S(vfio_region_info); F(vfio_region_info, argsz); F(vfio_region_info, flags); F(vfio_region_info, index);
+	F(vfio_region_info, cap_offset); F(vfio_region_info, size); F(vfio_region_info, offset);
+
+	S(vfio_irq_info); F(vfio_irq_info, argsz); F(vfio_irq_info, flags); F(vfio_irq_info, index);
+	F(vfio_irq_info, count);
+
+	S(vfio_irq_set); F(vfio_irq_set, argsz); F(vfio_irq_set, flags); F(vfio_irq_set, index);
+	F(vfio_irq_set, start); F(vfio_irq_set, count); FLEX(vfio_irq_set, data);
+
+	S(vfio_device_bind_iommufd); F(vfio_device_bind_iommufd, argsz); F(vfio_device_bind_iommufd, flags);
+	F(vfio_device_bind_iommufd, iommufd); F(vfio_device_bind_iommufd, out_devid);
+
+	S(vfio_device_attach_iommufd_pt); F(vfio_device_attach_iommufd_pt, argsz);
+	F(vfio_device_attach_iommufd_pt, flags); F(vfio_device_attach_iommufd_pt, pt_id);
+
+	S(vfio_device_detach_iommufd_pt); F(vfio_device_detach_iommufd_pt, argsz);
+	F(vfio_device_detach_iommufd_pt, flags);
 	return 0;
 }

@@ -26,7 +26,8 @@ import java.util.Map;
  * serves every instance of a driver in the kernel.
  *
  * <p>Locking: the machine is built once and then read only; ownership and attachments change
- * under the iommufd context lock of the device's owner; the fault-name table under its own lock.
+ * under the iommufd context lock of the device's owner; the fault-name table and the global PASID
+ * space each under its own lock.
  */
 public final class IommuCore {
     private final Platform platform;
@@ -36,6 +37,13 @@ public final class IommuCore {
     private final Map<String, IommuDriver> unitDrivers = new LinkedHashMap<>();
     private final Map<String, IommuDevice> devices = new LinkedHashMap<>();
     private final List<String> faultNames = new ArrayList<>();
+    /** iommu_global_pasid_ida: PASIDs handed out system-wide (SVA, ENQCMD); guarded by itself. */
+    private final java.util.BitSet globalPasids = new java.util.BitSet();
+
+    /** IOMMU_PASID_INVALID: what {@link #allocGlobalPasid} returns when it has nothing to give. */
+    public static final int IOMMU_PASID_INVALID = -1;
+    /** IOMMU_FIRST_GLOBAL_PASID: PASID 0 is the RID's. */
+    public static final int IOMMU_FIRST_GLOBAL_PASID = 1;
 
     private IommuCore(Platform platform, PhysicalMemory physical) {
         this.platform = platform;
@@ -202,6 +210,39 @@ public final class IommuCore {
     }
 
     /**
+     * iommu_alloc_global_pasid: the lowest PASID no one holds in the system-wide space, within what
+     * {@code dev} can issue ([1, max_pasids)); {@link #IOMMU_PASID_INVALID} for a device without
+     * PASIDs or when that range is used up. A global PASID names one address space on every device
+     * (an mm bound by SVA, the PASID a CPU's ENQCMD sends), so no other global allocation gets it,
+     * whichever device asks. Per-device PASID attaches (iommufd) do not draw from this space: on
+     * VT-d each device's PASID table is its own, on SMMUv3 each master's CD table.
+     */
+    public int allocGlobalPasid(IommuDevice dev) {
+        int max = dev.maxPasids();
+        if (max == 0) {
+            return IOMMU_PASID_INVALID;
+        }
+        synchronized (globalPasids) {
+            int p = globalPasids.nextClearBit(IOMMU_FIRST_GLOBAL_PASID);
+            if (p >= max) {
+                return IOMMU_PASID_INVALID;
+            }
+            globalPasids.set(p);
+            return p;
+        }
+    }
+
+    /** iommu_free_global_pasid: the PASID goes back to the system-wide space (an invalid one is ignored). */
+    public void freeGlobalPasid(int pasid) {
+        if (pasid == IOMMU_PASID_INVALID || pasid < 0) {
+            return;
+        }
+        synchronized (globalPasids) {
+            globalPasids.clear(pasid);
+        }
+    }
+
+    /**
      * A device DMA of {@code length} bytes at {@code iova} (with {@code pasid}, or
      * {@link Translation#NO_PASID}) through the full translation path, page by page, moving bytes
      * between {@code buffer} and the physical memory the IOMMU resolves. Stops at the first fault.
@@ -236,11 +277,13 @@ public final class IommuCore {
      * function's PRI capability is enabled), a fault the IOMMU can report as a page request is sent
      * as one, and the transfer resumes when the response arrives (SUCCESS: the translation is retried;
      * INVALID or FAILURE: it ends with the fault). {@code onDone} hears the result once, possibly
-     * before this returns. Without {@code pri} this is {@link #dma} with a callback.
+     * before this returns. Page requests are sent only while the host has PRI enabled on the
+     * function (I/O page faults enabled for it); without {@code pri} this is {@link #dma} with a
+     * callback.
      */
     public void startDma(IommuDevice dev, int pasid, long iova, byte[] buffer, int offset, int length, boolean write,
             boolean pri, DmaCompletion onDone) {
-        onDone.done(dma(dev, pasid, iova, buffer, offset, length, write));
+        new DmaTransfer(physical, dev, pasid, iova, buffer, offset, length, write, pri, onDone).run();
     }
 
     /** A small number standing for a fault name in the uAPI (1, 2, ...; 0 is "no fault"). */

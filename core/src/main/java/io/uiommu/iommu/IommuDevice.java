@@ -18,6 +18,9 @@ public class IommuDevice {
     // Attached PASIDs: an immutable table swapped whole, scanned on lookup, so DMA with a PASID
     // neither locks nor allocates.
     private volatile PasidTable pasidTable = PasidTable.EMPTY;
+    /** The iommu core's page fault state while I/O page faults are enabled (dev->iommu->fault_param). */
+    private volatile DeviceFaultParam faultParam;
+    private final PriFunction pri = new PriFunction(this);
 
     private record PasidTable(int[] pasids, IommuDomain[] domains) {
         static final PasidTable EMPTY = new PasidTable(new int[0], new IommuDomain[0]);
@@ -65,6 +68,19 @@ public class IommuDevice {
 
     protected final void setMaxPasids(int maxPasids) {
         this.maxPasids = maxPasids;
+    }
+
+    /** The function's Page Request Interface (device side of I/O page faults). */
+    public final PriFunction pri() {
+        return pri;
+    }
+
+    final DeviceFaultParam faultParam() {
+        return faultParam;
+    }
+
+    final void setFaultParam(DeviceFaultParam p) {
+        this.faultParam = p;
     }
 
     /** The domain a PASID of the device is attached to, or null. */

@@ -23,6 +23,7 @@ public abstract class IommuDomain {
     protected long pgsizeBitmap;
     protected long apertureStart;
     protected long apertureEnd = -1L;
+    private volatile IopfHandler iopfHandler;
 
     protected IommuDomain(Type type, IommuDriver driver) {
         this.type = type;
@@ -35,6 +36,16 @@ public abstract class IommuDomain {
 
     public final IommuDriver driver() {
         return driver;
+    }
+
+    /** The I/O page fault handler (domain->iopf_handler), or null: page requests routed here are refused. */
+    public final IopfHandler iopfHandler() {
+        return iopfHandler;
+    }
+
+    /** Installs the handler (iommufd does so for HWPTs allocated with a fault queue). */
+    public final void setIopfHandler(IopfHandler handler) {
+        this.iopfHandler = handler;
     }
 
     /** Page sizes the domain can map, one bit per size. */
@@ -143,6 +154,15 @@ public abstract class IommuDomain {
 
     /** Translation as the CPU-side iova_to_phys sees it; -1 when nothing is mapped. */
     public long iovaToPhys(long iova) {
+        return -1;
+    }
+
+    /**
+     * The physical address of the leaf descriptor that maps {@code iova} in this domain's own table,
+     * or -1 when nothing maps it or the domain has no table of descriptor bytes. A debugging aid:
+     * tests and tools read it to watch the hardware's access and dirty bits.
+     */
+    public long leafDescriptor(long iova) {
         return -1;
     }
 

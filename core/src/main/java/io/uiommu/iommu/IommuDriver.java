@@ -106,6 +106,58 @@ public interface IommuDriver {
         throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.EOPNOTSUPP, name() + " has no vIOMMU");
     }
 
+    // ---- I/O page faults (PRI) ----
+
+    /**
+     * dev_enable_feat(IOMMU_DEV_FEAT_IOPF): checks that the device can take part (the vendor's
+     * errno otherwise), enables PRI on the function and makes the hardware accept its page
+     * requests. Drivers without page request support refuse with ENODEV, as the core does when
+     * ops lack dev_enable_feat.
+     */
+    default void enableIopf(IommuDevice dev) {
+        throw new io.uiommu.iommufd.IommufdException(io.uiommu.iommufd.Errno.ENODEV, name() + " has no page requests");
+    }
+
+    /** dev_disable_feat(IOMMU_DEV_FEAT_IOPF): the hardware stops accepting the function's requests, PRI off. */
+    default void disableIopf(IommuDevice dev) {
+    }
+
+    /**
+     * ops->page_response: answers the group {@code last} ends with {@code code} (a
+     * {@link PageResponse} code) the way the hardware takes it (a queued command or descriptor),
+     * which sends the PRG response to the device.
+     */
+    default void pageResponse(IommuDevice dev, PageRequest last, int code) {
+    }
+
+    /**
+     * The function sends a page request message to its IOMMU (device side, no kernel call): the
+     * hardware records it in its queue and the driver drains it into
+     * {@link IoPageFault#reportDeviceFault}. An IOMMU without page request support answers a
+     * last-page request with a failure.
+     */
+    default void sendPageRequest(IommuDevice dev, PageRequest request) {
+        if (request.lastPage()) {
+            dev.pri().prgResponse(request.grpid(), request.pasid(), PageResponse.FAILURE);
+        }
+    }
+
+    /**
+     * Whether a fault of an ATS translation request is one the function may recover from with a
+     * page request (the IOMMU answered "no permission": not present or not permitted).
+     */
+    default boolean pageRequestable(Translation fault) {
+        return false;
+    }
+
+    /**
+     * ops->user_pasid_table: nested domains on the RID own the guest's PASID table, so a page
+     * request with a PASID nothing is attached to goes to the RID's nested domain.
+     */
+    default boolean userPasidTable() {
+        return false;
+    }
+
     /** Vendor registers for IOMMU_GET_HW_INFO: the type tag and the struct bytes. */
     record HwInfo(int type, byte[] data) {
     }

@@ -11,7 +11,14 @@ public final class Translation {
 
     public long iova;
     public int pasid = NO_PASID;
-    /** {@link IommuDomain#IOMMU_READ} or {@link IommuDomain#IOMMU_WRITE}. */
+    /**
+     * Set with IOMMU_READ or IOMMU_WRITE in {@code access} by a function with ATS and PRI: a
+     * translation request, whose not-present and permission faults the IOMMU answers without a
+     * fault record (the function may then send a page request); other faults are recorded as usual.
+     */
+    public static final int ATS_TRANSLATION_REQUEST = 1 << 8;
+
+    /** {@link IommuDomain#IOMMU_READ} or {@link IommuDomain#IOMMU_WRITE}, maybe with {@link #ATS_TRANSLATION_REQUEST}. */
     public int access;
 
     public long physAddr;
@@ -29,6 +36,11 @@ public final class Translation {
     public int faultLevel;
     /** The fault came from the stage-2 (parent) walk of a nested translation. */
     public boolean faultStage2;
+
+    /** Whether this is an ATS translation request (see {@link #ATS_TRANSLATION_REQUEST}). */
+    public boolean translationRequest() {
+        return (access & ATS_TRANSLATION_REQUEST) != 0;
+    }
 
     public Translation reset(long iova, int pasid, int access) {
         this.iova = iova;

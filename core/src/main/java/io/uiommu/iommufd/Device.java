@@ -27,6 +27,8 @@ public final class Device extends IommufdObject {
     Vdevice vdev;
     /** Bound by {@link #bindPlatform}: DESTROY and close release it. */
     private boolean platformBound;
+    /** Attachments to HWPTs with a fault queue (idev->iopf_enabled): I/O page faults are on while > 0. */
+    private int iopfEnabled;
 
     private Device(IommufdContext ctx, IommuDevice dev) {
         super(ObjectType.DEVICE);
@@ -134,6 +136,7 @@ public final class Device extends IommufdObject {
         for (int pasid : attachedPasids()) {
             HwPagetable h = pasidHwpts.remove(pasid);
             ctx.iommu().detachDevicePasid(dev, pasid);
+            faultDetached(h, pasid);
             putHwpt(h);
         }
         if (hwpt != null) {
@@ -163,9 +166,7 @@ public final class Device extends IommufdObject {
             return;
         }
         ctx.iommu().detachDevicePasid(dev, pasid);
-        if (old.fault != null) {
-            old.fault.autoRespond(this);
-        }
+        faultDetached(old, pasid);
         putHwpt(old);
         put();
     }
@@ -194,13 +195,20 @@ public final class Device extends IommufdObject {
         if (target == old) {
             return;
         }
-        ctx.iommu().attachDevicePasid(dev, pasid, target.domain(), old != null);
+        checkPasidCompat(target, pasid);
+        boolean iopfOn = faultAttaching(target, old);
+        try {
+            ctx.iommu().attachDevicePasid(dev, pasid, target.domain(), old != null);
+        } catch (RuntimeException e) {
+            if (iopfOn) {
+                iopfDisable();
+            }
+            throw e;
+        }
         pasidHwpts.put(pasid, target);
         target.get();
         if (old != null) {
-            if (old.fault != null) {
-                old.fault.autoRespond(this);
-            }
+            faultReplaced(old, target, pasid);
             putHwpt(old);
         }
     }
@@ -224,7 +232,7 @@ public final class Device extends IommufdObject {
         int id = table.reserve();
         HwptPaging p;
         try {
-            p = HwptPaging.allocate(ctx, ioas, this, 0, null, false, true);
+            p = HwptPaging.allocate(ctx, ioas, this, HwptPaging.IOMMU_HWPT_ALLOC_PASID, null, false, true);
         } catch (RuntimeException e) {
             table.abort(id);
             throw e;
@@ -263,9 +271,7 @@ public final class Device extends IommufdObject {
     private void detachInternal() {
         HwPagetable old = hwpt;
         ctx.iommu().detachDevice(dev);
-        if (old.fault != null) {
-            old.fault.autoRespond(this);
-        }
+        faultDetached(old, io.uiommu.iommu.Translation.NO_PASID);
         if (old instanceof HwptPaging p) {
             p.ioas().iopt().removeReserved(dev);
         }
@@ -297,14 +303,22 @@ public final class Device extends IommufdObject {
         if (hwpt != null && hwpt != target) {
             throw new IommufdException(Errno.EINVAL, "device is attached elsewhere");
         }
+        if (hwpt == null) {
+            checkPasidCompat(target, Translation.NO_PASID);
+        }
         HwptPaging paging = pagingOf(target);
         if (paging != null) {
             enforceReservedRegions(paging.ioas().iopt());
         }
         if (hwpt == null) {
+            boolean iopfOn = false;
             try {
+                iopfOn = faultAttaching(target, null);
                 ctx.iommu().attachDevice(dev, target.domain());
             } catch (RuntimeException e) {
+                if (iopfOn) {
+                    iopfDisable();
+                }
                 if (paging != null) {
                     paging.ioas().iopt().removeReserved(dev);
                 }
@@ -318,6 +332,7 @@ public final class Device extends IommufdObject {
     /** Undoes {@link #doAttach} of a HWPT whose creation failed afterwards. */
     void abortAttach(HwPagetable target) {
         ctx.iommu().detachDevice(dev);
+        faultDetached(target, io.uiommu.iommu.Translation.NO_PASID);
         HwptPaging paging = pagingOf(target);
         if (paging != null) {
             paging.ioas().iopt().removeReserved(dev);
@@ -333,6 +348,7 @@ public final class Device extends IommufdObject {
         if (target == hwpt) {
             return;
         }
+        checkPasidCompat(target, Translation.NO_PASID);
         HwPagetable old = hwpt;
         HwptPaging newPaging = pagingOf(target);
         HwptPaging oldPaging = pagingOf(old);
@@ -340,23 +356,85 @@ public final class Device extends IommufdObject {
         if (newIoas) {
             enforceReservedRegions(newPaging.ioas().iopt());
         }
+        boolean iopfOn = false;
         try {
+            iopfOn = faultAttaching(target, old);
             ctx.iommu().attachDevice(dev, target.domain());
         } catch (RuntimeException e) {
+            if (iopfOn) {
+                iopfDisable();
+            }
             if (newIoas) {
                 newPaging.ioas().iopt().removeReserved(dev);
             }
             throw e;
         }
-        if (old.fault != null) {
-            old.fault.autoRespond(this);
-        }
+        faultReplaced(old, target, io.uiommu.iommu.Translation.NO_PASID);
         if (oldPaging != null && (newPaging == null || newPaging.ioas() != oldPaging.ioas())) {
             oldPaging.ioas().iopt().removeReserved(dev);
         }
         hwpt = target;
         target.get();
         putHwpt(old);
+    }
+
+    // ---- I/O page faults (fault.c: iommufd_fault_iopf_enable/disable, auto response) ----
+
+    /**
+     * Before attaching {@code target} in place of {@code old} (null: nothing): a HWPT with a fault
+     * queue needs I/O page faults on for the device (the driver's errno otherwise); true when this
+     * call turned a reference on, which the caller drops if the attach then fails.
+     */
+    private boolean faultAttaching(HwPagetable target, HwPagetable old) {
+        if (target.fault == null || old != null && old.fault != null) {
+            if (target.fault != null) {
+                target.fault.bind(this);
+            }
+            return false;
+        }
+        iopfEnable();
+        target.fault.bind(this);
+        return true;
+    }
+
+    /** After an attachment to {@code old} went away: its groups are answered INVALID, the reference dropped. */
+    private void faultDetached(HwPagetable old, int attachPasid) {
+        if (old.fault != null) {
+            old.fault.autoRespond(this, attachPasid);
+            iopfDisable();
+        }
+    }
+
+    /** After {@code old} was replaced by {@code target} on an attachment. */
+    private void faultReplaced(HwPagetable old, HwPagetable target, int attachPasid) {
+        if (old.fault != null) {
+            old.fault.autoRespond(this, attachPasid);
+            if (target.fault == null) {
+                iopfDisable();
+            }
+        }
+    }
+
+    private void iopfEnable() {
+        if (iopfEnabled++ == 0) {
+            try {
+                io.uiommu.iommu.IoPageFault.enable(dev);
+            } catch (RuntimeException e) {
+                iopfEnabled--;
+                throw e;
+            }
+        }
+    }
+
+    private void iopfDisable() {
+        if (iopfEnabled > 0 && --iopfEnabled == 0) {
+            io.uiommu.iommu.IoPageFault.disable(dev);
+        }
+    }
+
+    /** Whether I/O page faults are on for the device (an attachment to a HWPT with a fault queue). */
+    public boolean iopfEnabled() {
+        return iopfEnabled > 0;
     }
 
     private void enforceReservedRegions(IoPagetable iopt) {
@@ -397,7 +475,7 @@ public final class Device extends IommufdObject {
         int id = table.reserve();
         HwptPaging p;
         try {
-            p = HwptPaging.allocate(ctx, ioas, this, 0, null, !replace, true);
+            p = allocateAutoDomain(ioas, !replace);
         } catch (RuntimeException e) {
             table.abort(id);
             throw e;
@@ -413,6 +491,45 @@ public final class Device extends IommufdObject {
         }
         table.finalize(id, p);
         return id;
+    }
+
+    /**
+     * The RID's auto domain: PASID-compatible when the device can issue PASIDs, so that PASIDs
+     * attached later to the same IOAS can share it (as the selftest's pasid fixture expects of the
+     * mock_domain's HWPT); a driver that cannot make one (EOPNOTSUPP) gets a plain domain.
+     */
+    private HwptPaging allocateAutoDomain(Ioas ioas, boolean immediateAttach) {
+        if (dev.maxPasids() > 0) {
+            try {
+                return HwptPaging.allocate(ctx, ioas, this, HwptPaging.IOMMU_HWPT_ALLOC_PASID, null, immediateAttach,
+                        true);
+            } catch (IommufdException e) {
+                if (e.errno() != Errno.EOPNOTSUPP) {
+                    throw e;
+                }
+            }
+        }
+        return HwptPaging.allocate(ctx, ioas, this, 0, null, immediateAttach, true);
+    }
+
+    /**
+     * iommufd_hwpt_pasid_compat (Linux 6.15): a PASID takes only a HWPT allocated with
+     * IOMMU_HWPT_ALLOC_PASID, and only while the RID's HWPT is one too; the RID takes a HWPT without
+     * it only while no PASID is attached. EINVAL otherwise (auto-domain selection moves on).
+     */
+    private void checkPasidCompat(HwPagetable target, int pasid) {
+        if (target.pasidCompat()) {
+            if (pasid != Translation.NO_PASID && hwpt != null && !hwpt.pasidCompat()) {
+                throw new IommufdException(Errno.EINVAL, "the RID's HWPT " + hwpt.id() + " is not PASID-compatible");
+            }
+            return;
+        }
+        if (pasid != Translation.NO_PASID) {
+            throw new IommufdException(Errno.EINVAL, "HWPT " + target.id() + " was not allocated with IOMMU_HWPT_ALLOC_PASID");
+        }
+        if (!pasidHwpts.isEmpty()) {
+            throw new IommufdException(Errno.EINVAL, "PASIDs are attached: the RID needs a PASID-compatible HWPT");
+        }
     }
 
     /** iommufd_hw_pagetable_put: an auto domain goes away with its last device. */

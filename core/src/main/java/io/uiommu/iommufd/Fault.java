@@ -1,72 +1,176 @@
 package io.uiommu.iommufd;
 
+import io.uiommu.iommu.IoPageFault;
+import io.uiommu.iommu.IommuDevice;
+import io.uiommu.iommu.IopfGroup;
+import io.uiommu.iommu.PageResponse;
+
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * An I/O page fault queue (struct iommufd_fault). HWPTs allocated with its ID deliver the page
- * requests of their devices here; user space reads them through the fault fd and answers. Faults
- * still pending when a device leaves such a HWPT are answered INVALID, as the kernel does.
+ * An I/O page fault queue (struct iommufd_fault, fault.c of 6.12). HWPTs allocated with its ID
+ * install its handler on their domain: whole page request groups of their devices queue here
+ * ({@code deliver}); reading the fault fd moves them, whole, to the awaiting-response table under
+ * a cookie (lowest free from 1); writing a response answers the group through the iommu core.
+ * Groups of an attachment that goes away are answered INVALID (iommufd_auto_response_faults), and
+ * whatever is left when the object is destroyed too.
  *
- * <p>Locking: guarded by the owning context's lock.
+ * <p>Locking: this object's monitor guards both queues (the kernel's fault->mutex and lock);
+ * answers to the iommu core and the readiness callback run outside it. Reference counting
+ * ({@link #get}/{@link #put}) stays under the owning context's lock.
  */
 public final class Fault extends IommufdObject {
-    /** A page request group as queued (one iommu_hwpt_pgfault record per request). */
-    public record PageRequest(Device device, int flags, int pasid, int grpid, int perm, long addr) {
-    }
-
-    private final ArrayDeque<PageRequest> deliver = new ArrayDeque<>();
-    private final java.util.TreeMap<Integer, PageRequest> responses = new java.util.TreeMap<>();
+    private final ArrayDeque<IopfGroup> deliver = new ArrayDeque<>();
+    private final TreeMap<Integer, IopfGroup> response = new TreeMap<>();
+    /** Device object by iommu device, for the dev_id of read records (the attach handle's idev). */
+    private final Map<IommuDevice, Device> devices = new java.util.HashMap<>();
+    private volatile Runnable readinessListener;
 
     public Fault() {
         super(ObjectType.FAULT);
     }
 
-    /** Queues a page request from a device attached to a HWPT of this queue. */
-    public void report(PageRequest request) {
-        deliver.add(request);
+    /** Who hears when groups were queued or the deliver queue drained (the fault fd's poll state). */
+    public void setReadinessListener(Runnable listener) {
+        this.readinessListener = listener;
     }
 
-    public ArrayDeque<PageRequest> pending() {
-        return deliver;
+    private void readinessChanged() {
+        Runnable l = readinessListener;
+        if (l != null) {
+            l.run();
+        }
     }
 
-    /** Moves the oldest queued request to the awaiting-response set; returns its new cookie (lowest free from 1). */
-    public int deliverNext() {
-        PageRequest r = deliver.removeFirst();
+    /** Remembers which Device object stands for an iommu device attached to a HWPT of this queue. */
+    synchronized void bind(Device idev) {
+        devices.put(idev.iommuDevice(), idev);
+    }
+
+    /** The Device object a group of {@code dev} reports as dev_id; null if none is bound. */
+    public synchronized Device deviceOf(IommuDevice dev) {
+        return devices.get(dev);
+    }
+
+    /** iommufd_fault_iopf_handler: the group is taken over and queued for reading. */
+    boolean handle(IopfGroup group) {
+        IoPageFault.groupDequeue(group);
+        synchronized (this) {
+            deliver.addLast(group);
+        }
+        readinessChanged();
+        return true;
+    }
+
+    /** Whether groups wait to be read (POLLIN). */
+    public synchronized boolean hasDeliverable() {
+        return !deliver.isEmpty();
+    }
+
+    /** iommufd_fault_deliver_fetch: the oldest queued group, or null. */
+    public synchronized IopfGroup fetch() {
+        return deliver.pollFirst();
+    }
+
+    /** iommufd_fault_deliver_restore: puts a group back at the head. */
+    public synchronized void restore(IopfGroup group) {
+        deliver.addFirst(group);
+    }
+
+    /** Files a fetched group under the lowest free cookie (from 1) and returns it. */
+    public synchronized int awaitResponse(IopfGroup group) {
         int cookie = 1;
-        for (Integer used : responses.keySet()) {
+        for (Integer used : response.keySet()) {
             if (used != cookie) {
                 break;
             }
             cookie++;
         }
-        responses.put(cookie, r);
+        response.put(cookie, group);
+        group.setCookie(cookie);
         return cookie;
     }
 
-    /** Takes the answer for a cookie; false when no request waits under it. */
-    public boolean respond(int cookie) {
-        return responses.remove(cookie) != null;
+    /** Takes back a cookie handed out by {@link #awaitResponse} whose record could not be copied. */
+    public synchronized void unfile(int cookie) {
+        response.remove(cookie);
     }
 
-    /** iommufd_auto_response_faults: drop what a detaching device still has queued or unanswered. */
-    void autoRespond(Device device) {
-        for (Iterator<PageRequest> it = deliver.iterator(); it.hasNext();) {
-            if (it.next().device() == device) {
-                it.remove();
+    /** The group waiting under a cookie, removed; null when none waits under it. */
+    public synchronized IopfGroup takeResponse(int cookie) {
+        return response.remove(cookie);
+    }
+
+    /** Groups queued for reading (tests and inspection). */
+    public synchronized int deliverCount() {
+        return deliver.size();
+    }
+
+    /** Groups read and not yet answered. */
+    public synchronized int awaitingCount() {
+        return response.size();
+    }
+
+    /** Signals readers after a read emptied the queue (the poll state changed). */
+    public void drained() {
+        readinessChanged();
+    }
+
+    /**
+     * iommufd_auto_response_faults: the groups of one attachment (device and PASID, NO_PASID for
+     * the RID), queued or read, are answered INVALID and forgotten.
+     */
+    void autoRespond(Device idev, int attachPasid) {
+        List<IopfGroup> answer = new ArrayList<>();
+        boolean drained;
+        synchronized (this) {
+            int before = deliver.size();
+            for (Iterator<IopfGroup> it = deliver.iterator(); it.hasNext();) {
+                IopfGroup g = it.next();
+                if (matches(g, idev, attachPasid)) {
+                    it.remove();
+                    answer.add(g);
+                }
+            }
+            drained = before > 0 && deliver.isEmpty();
+            for (Iterator<IopfGroup> it = response.values().iterator(); it.hasNext();) {
+                IopfGroup g = it.next();
+                if (matches(g, idev, attachPasid)) {
+                    it.remove();
+                    answer.add(g);
+                }
             }
         }
-        for (Iterator<PageRequest> it = responses.values().iterator(); it.hasNext();) {
-            if (it.next().device() == device) {
-                it.remove();
-            }
+        for (IopfGroup g : answer) {
+            IoPageFault.groupResponse(g, PageResponse.INVALID);
+        }
+        if (drained) {
+            readinessChanged();
         }
     }
 
+    private static boolean matches(IopfGroup g, Device idev, int attachPasid) {
+        return g.device() == idev.iommuDevice() && g.attachPasid() == attachPasid;
+    }
+
+    /** iommufd_fault_destroy: everything still queued or awaiting an answer is answered INVALID. */
     @Override
     protected void destroy() {
-        deliver.clear();
-        responses.clear();
+        List<IopfGroup> answer;
+        synchronized (this) {
+            answer = new ArrayList<>(deliver);
+            answer.addAll(response.values());
+            deliver.clear();
+            response.clear();
+            devices.clear();
+        }
+        for (IopfGroup g : answer) {
+            IoPageFault.groupResponse(g, PageResponse.INVALID);
+        }
     }
 }

@@ -59,6 +59,7 @@ public final class HwptAllocation {
             if (faultIdValid) {
                 Fault fault = table.get(faultId, Fault.class);
                 hwpt.fault = fault;
+                hwpt.domain().setIopfHandler(fault::handle);
                 fault.get();
             }
             respond.accept(id);

@@ -39,7 +39,9 @@ public final class HwptNested extends HwPagetable {
             domain.free();
             throw new IommufdException(Errno.EINVAL, "driver returned no nested domain");
         }
-        return new HwptNested(domain, viommu);
+        HwptNested hwpt = new HwptNested(domain, viommu);
+        hwpt.pasidCompat = (flags & IOMMU_HWPT_ALLOC_PASID) != 0;
+        return hwpt;
     }
 
     /** The vIOMMU the HWPT belongs to, or null for one nested directly over a parent. */
@@ -51,11 +53,11 @@ public final class HwptNested extends HwPagetable {
 
     /**
      * iommufd_hwpt_nested_alloc: a user-owned table over a manually allocated NEST_PARENT of the
-     * same IOMMU. Only FAULT_ID_VALID may be set; data is mandatory.
+     * same IOMMU. Only FAULT_ID_VALID and ALLOC_PASID may be set (Linux 6.15); data is mandatory.
      */
     static HwptNested allocate(HwptPaging parent, Device idev, int flags, UserData data) {
         var dev = idev.iommuDevice();
-        if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) != 0 || data.length() == 0) {
+        if ((flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) != 0 || data.length() == 0) {
             throw new IommufdException(Errno.EOPNOTSUPP, "unsupported nested HWPT flags or no data");
         }
         if (parent.autoDomain() || !parent.nestParent() || parent.domain().driver() != dev.driver()) {
@@ -67,7 +69,9 @@ public final class HwptNested extends HwPagetable {
             domain.free();
             throw new IommufdException(Errno.EINVAL, "driver returned no nested domain");
         }
-        return new HwptNested(domain, parent);
+        HwptNested hwpt = new HwptNested(domain, parent);
+        hwpt.pasidCompat = (flags & IOMMU_HWPT_ALLOC_PASID) != 0;
+        return hwpt;
     }
 
     public HwptPaging parent() {

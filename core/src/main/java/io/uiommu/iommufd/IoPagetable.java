@@ -866,12 +866,11 @@ public final class IoPagetable {
     }
 
     /**
-     * iopt_read_and_clear_dirty_data: checks the range against the IOVA alignment and the bitmap's
-     * page size, then reports dirty IOVAs of the contiguous areas. As in 6.12, failures inside the
-     * walk (tracking off, a hole in the range) are not reported: the bitmap simply stays clear.
+     * iommufd_check_iova_range of IOMMU_HWPT_GET_DIRTY_BITMAP: a non-empty range that does not wrap
+     * (EINVAL, EOVERFLOW), aligned to the IOVA alignment and, as the kernel masks it, to the bitmap's
+     * page size (EINVAL); and a domain with dirty tracking (EOPNOTSUPP).
      */
-    public void readAndClearDirty(IommuDomain domain, long iova, long length, long pageSize, boolean noClear,
-            DirtyBitmap bitmap) {
+    public void checkDirtyRange(IommuDomain domain, long iova, long length, long pageSize) {
         if (length == 0) {
             throw new IommufdException(Errno.EINVAL, "zero length");
         }
@@ -886,12 +885,23 @@ public final class IoPagetable {
         if (pageSize == 0) {
             throw new IommufdException(Errno.EINVAL, "zero page size");
         }
-        if (Long.remainderUnsigned(iova, pageSize) != 0 || Long.remainderUnsigned(lastIova + 1, pageSize) != 0) {
+        if ((iova & (pageSize - 1)) != 0 || ((lastIova + 1) & (pageSize - 1)) != 0) {
             throw new IommufdException(Errno.EINVAL, "range not aligned to the bitmap page size");
         }
         if (!domain.hasDirtyOps()) {
             throw new IommufdException(Errno.EOPNOTSUPP, "domain has no dirty tracking");
         }
+    }
+
+    /**
+     * iopt_read_and_clear_dirty_data: checks the range ({@link #checkDirtyRange}), then reports dirty
+     * IOVAs of the contiguous areas. As in 6.12, failures inside the walk (tracking off, a hole in the
+     * range) are not reported: the bitmap simply stays clear.
+     */
+    public void readAndClearDirty(IommuDomain domain, long iova, long length, long pageSize, boolean noClear,
+            DirtyBitmap bitmap) {
+        checkDirtyRange(domain, iova, length, pageSize);
+        long lastIova = iova + length - 1;
         try {
             long cur = iova;
             for (IoptArea a : contiguousAreasOrPartial(iova, lastIova)) {

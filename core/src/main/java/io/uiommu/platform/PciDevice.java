@@ -10,8 +10,16 @@ package io.uiommu.platform;
  * @param pasidBits width of its PCI PASID capability (0: no PASID capability)
  * @param ats       has an ATS capability
  * @param pri       has a PRI capability
+ * @param pasidExec its PASID capability has Execute Permission Supported (IOMMU_HW_CAP_PCI_PASID_EXEC)
+ * @param pasidPriv its PASID capability has Privileged Mode Supported (IOMMU_HW_CAP_PCI_PASID_PRIV)
  */
-public record PciDevice(String name, String bdf, int streamId, String iommu, int pasidBits, boolean ats, boolean pri) {
+public record PciDevice(String name, String bdf, int streamId, String iommu, int pasidBits, boolean ats, boolean pri,
+        boolean pasidExec, boolean pasidPriv) {
+    /** A function whose PASID capability (if any) supports neither execute nor privileged requests. */
+    public PciDevice(String name, String bdf, int streamId, String iommu, int pasidBits, boolean ats, boolean pri) {
+        this(name, bdf, streamId, iommu, pasidBits, ats, pri, false, false);
+    }
+
     /** The 16-bit requester id encoded in {@link #bdf}. */
     public int requesterId() {
         String[] busRest = bdf.split(":");

@@ -112,6 +112,10 @@ public record Platform(String name, List<IommuUnit> iommus, List<PciDevice> devi
                         + d.iommu());
             }
             range(where + "pasid_bits", d.pasidBits(), 0, MAX_PASID_BITS);
+            if ((d.pasidExec() || d.pasidPriv()) && d.pasidBits() == 0) {
+                throw new IllegalArgumentException(where + (d.pasidExec() ? "pasid_exec" : "pasid_priv")
+                        + " needs a PASID capability (pasid_bits above 0)");
+            }
         }
     }
 

@@ -153,6 +153,47 @@ public final class SimulatedProcess implements UserProcess, UserMemory {
         }
     }
 
+    /** pread(2): read at a file offset (a VFIO region, for instance); the byte count, or minus the errno. */
+    public long pread(int fd, long buf, long count, long pos) {
+        if (pos < 0) {
+            return -Errno.EINVAL.value();
+        }
+        try {
+            return fds.get(fd).read(this, buf, count, pos);
+        } catch (IommufdException e) {
+            return -e.errno().value();
+        }
+    }
+
+    /** pwrite(2): write at a file offset; the byte count, or minus the errno. */
+    public long pwrite(int fd, long buf, long count, long pos) {
+        if (pos < 0) {
+            return -Errno.EINVAL.value();
+        }
+        try {
+            return fds.get(fd).write(this, buf, count, pos);
+        } catch (IommufdException e) {
+            return -e.errno().value();
+        }
+    }
+
+    /** eventfd2(2): a new eventfd in the fd table; its number, or minus EINVAL for unknown flags. */
+    public int eventfd(long initval, int flags) {
+        try {
+            return fds.install(new EventFdFile(initval, flags));
+        } catch (IommufdException e) {
+            return -e.errno().value();
+        }
+    }
+
+    @Override
+    public EventSignal eventfd(int fd) {
+        if (fds.get(fd) instanceof EventFdFile f) {
+            return f.takeSignal();
+        }
+        throw new IommufdException(Errno.EINVAL, "fd " + fd + " is not an eventfd");
+    }
+
     /** close(2): 0, or minus EBADF. */
     public int close(int fd) {
         try {

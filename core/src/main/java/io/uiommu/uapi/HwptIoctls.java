@@ -11,6 +11,7 @@ import io.uiommu.iommufd.HwptPaging;
 import io.uiommu.iommufd.IommufdException;
 import io.uiommu.iommufd.Viommu;
 import io.uiommu.mem.UserMemory;
+import io.uiommu.platform.PciDevice;
 
 import static io.uiommu.uapi.IommufdStructs.IOMMU_HWPT_ALLOC;
 import static io.uiommu.uapi.IommufdStructs.IOMMU_HWPT_GET_DIRTY_BITMAP;
@@ -72,8 +73,19 @@ final class HwptIoctls {
         u.put32(IOMMU_HW_INFO.offset("out_data_type"), info.type());
         u.put32(IOMMU_HW_INFO.offset("data_len"), info.data().length);
         long caps = dev.driver().capable(dev, IommuDriver.Cap.DIRTY_TRACKING) ? UapiConstants.IOMMU_HW_CAP_DIRTY_TRACKING : 0;
-        u.put64(IOMMU_HW_INFO.offset("out_capabilities"), caps);
         int maxPasids = dev.maxPasids();
+        if (maxPasids != 0) {
+            // Linux 6.15: the PASID control register's Execute/Privileged enables, which the IOMMU
+            // driver set from the capability when it enabled PASID at probe.
+            PciDevice pci = u.ctx.iommu().platform().device(dev.name());
+            if (pci != null && pci.pasidExec()) {
+                caps |= UapiConstants.IOMMU_HW_CAP_PCI_PASID_EXEC;
+            }
+            if (pci != null && pci.pasidPriv()) {
+                caps |= UapiConstants.IOMMU_HW_CAP_PCI_PASID_PRIV;
+            }
+        }
+        u.put64(IOMMU_HW_INFO.offset("out_capabilities"), caps);
         u.put8(IOMMU_HW_INFO.offset("out_max_pasid_log2"), maxPasids == 0 ? 0 : 31 - Integer.numberOfLeadingZeros(maxPasids));
         u.respond();
         return 0;
@@ -100,9 +112,13 @@ final class HwptIoctls {
         long length = u.u64(IOMMU_HWPT_GET_DIRTY_BITMAP.offset("length"));
         long pageSize = u.u64(IOMMU_HWPT_GET_DIRTY_BITMAP.offset("page_size"));
         long data = u.u64(IOMMU_HWPT_GET_DIRTY_BITMAP.offset("data"));
-        UserBitmap bitmap = new UserBitmap(u.memory(), data, iova, length, pageSize);
-        hwpt.ioas().iopt().readAndClearDirty(hwpt.domain(), iova, length, pageSize,
-                (flags & UapiConstants.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) != 0, bitmap);
+        var iopt = hwpt.ioas().iopt();
+        iopt.checkDirtyRange(hwpt.domain(), iova, length, pageSize);
+        // The bitmap is pinned before the walk: a bad one (EFAULT) reads and clears nothing.
+        try (UserBitmap bitmap = new UserBitmap(u.memory(), data, iova, length, pageSize)) {
+            iopt.readAndClearDirty(hwpt.domain(), iova, length, pageSize,
+                    (flags & UapiConstants.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) != 0, bitmap);
+        }
         return 0;
     }
 

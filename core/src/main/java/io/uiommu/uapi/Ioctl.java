@@ -4,7 +4,8 @@ package io.uiommu.uapi;
  * The ioctls of /dev/iommu: request code, argument struct and minimum size, as the kernel's dispatch
  * table (drivers/iommu/iommufd/main.c) declares them. The iommufd commands are {@code _IO(';', nr)}:
  * no size or direction bits, so the code is {@code 0x3B00 | nr}. The VFIO type1 compatibility
- * commands share the type with {@code VFIO_BASE = 100}.
+ * commands share the type with {@code VFIO_BASE = 100}, and so do the VFIO device-file commands,
+ * which /dev/iommu answers with ENOTTY and the VFIO cdev (io.uiommu.vfio) implements.
  */
 public enum Ioctl {
     IOMMU_DESTROY(0x80, IommufdStructs.IOMMU_DESTROY, "id"),
@@ -37,7 +38,17 @@ public enum Ioctl {
     VFIO_SET_IOMMU(102, null, null),
     VFIO_IOMMU_GET_INFO(112, VfioStructs.VFIO_IOMMU_TYPE1_INFO, "iova_pgsizes"),
     VFIO_IOMMU_MAP_DMA(113, VfioStructs.VFIO_IOMMU_TYPE1_DMA_MAP, "size"),
-    VFIO_IOMMU_UNMAP_DMA(114, VfioStructs.VFIO_IOMMU_TYPE1_DMA_UNMAP, "size");
+    VFIO_IOMMU_UNMAP_DMA(114, VfioStructs.VFIO_IOMMU_TYPE1_DMA_UNMAP, "size"),
+
+    // The VFIO device file (/dev/vfio/devices/vfioN, io.uiommu.vfio): minimum sizes are vfio's minsz.
+    VFIO_DEVICE_GET_INFO(107, VfioStructs.VFIO_DEVICE_INFO, "num_irqs"),
+    VFIO_DEVICE_GET_REGION_INFO(108, VfioStructs.VFIO_REGION_INFO, "offset"),
+    VFIO_DEVICE_GET_IRQ_INFO(109, VfioStructs.VFIO_IRQ_INFO, "count"),
+    VFIO_DEVICE_SET_IRQS(110, VfioStructs.VFIO_IRQ_SET, "count"),
+    VFIO_DEVICE_RESET(111, null, null),
+    VFIO_DEVICE_BIND_IOMMUFD(118, VfioStructs.VFIO_DEVICE_BIND_IOMMUFD, "out_devid"),
+    VFIO_DEVICE_ATTACH_IOMMUFD_PT(119, VfioStructs.VFIO_DEVICE_ATTACH_IOMMUFD_PT, "pt_id"),
+    VFIO_DEVICE_DETACH_IOMMUFD_PT(120, VfioStructs.VFIO_DEVICE_DETACH_IOMMUFD_PT, "flags");
 
     public static final int IOMMUFD_TYPE = ';';
 

@@ -6,7 +6,7 @@ import io.uiommu.hw.mock.MockPagingDomain;
 import io.uiommu.iommufd.Access;
 import io.uiommu.iommufd.Device;
 import io.uiommu.iommufd.Errno;
-import io.uiommu.iommufd.Fault;
+import io.uiommu.iommufd.HwPagetable;
 import io.uiommu.iommufd.HwptNested;
 import io.uiommu.iommufd.HwptPaging;
 import io.uiommu.iommufd.Ioas;
@@ -56,6 +56,10 @@ final class TestCmd {
             case UapiConstants.IOMMU_TEST_OP_TRIGGER_IOPF -> triggerIopf(u);
             case UapiConstants.IOMMU_TEST_OP_DEV_CHECK_CACHE -> devCheckCache(u, id);
             case UapiConstants.IOMMU_TEST_OP_TRIGGER_VEVENT -> triggerVevent(u);
+            case UapiConstants.IOMMU_TEST_OP_PASID_ATTACH -> pasidAttach(u, id, false);
+            case UapiConstants.IOMMU_TEST_OP_PASID_REPLACE -> pasidAttach(u, id, true);
+            case UapiConstants.IOMMU_TEST_OP_PASID_DETACH -> pasidDetach(u, id);
+            case UapiConstants.IOMMU_TEST_OP_PASID_CHECK_HWPT -> pasidCheckHwpt(u, id);
             default -> uiommuOp(u);
         };
     }
@@ -102,6 +106,44 @@ final class TestCmd {
         int hwptId = sobj.device().replace(u.u32(ptOff));
         u.put32(ptOff, hwptId);
         u.respond();
+        return 0;
+    }
+
+    /**
+     * iommufd_test_pasid_attach / _replace (upstream 6.15): attaches or replaces a PASID of the
+     * selftest device and writes the HWPT now used back into pt_id; a failed write undoes an attach.
+     */
+    private static long pasidAttach(Ucmd u, int stdevId, boolean replace) {
+        Device dev = u.ctx.objects().get(stdevId, SelftestDevice.class).device();
+        String m = replace ? "pasid_replace." : "pasid_attach.";
+        int pasid = u.u32(off(m + "pasid"));
+        int hwptId = replace ? dev.replacePasid(pasid, u.u32(off(m + "pt_id")))
+                : dev.attachPasid(pasid, u.u32(off(m + "pt_id")));
+        u.put32(off(m + "pt_id"), hwptId);
+        try {
+            u.respond();
+        } catch (IommufdException e) {
+            if (!replace) {
+                dev.detachPasid(pasid);
+            }
+            throw e;
+        }
+        return 0;
+    }
+
+    private static long pasidDetach(Ucmd u, int stdevId) {
+        u.ctx.objects().get(stdevId, SelftestDevice.class).device().detachPasid(u.u32(off("pasid_detach.pasid")));
+        return 0;
+    }
+
+    /** 0 when the PASID is attached to hwpt_id, or detached and hwpt_id is 0; EINVAL otherwise. */
+    private static long pasidCheckHwpt(Ucmd u, int stdevId) {
+        Device dev = u.ctx.objects().get(stdevId, SelftestDevice.class).device();
+        HwPagetable h = dev.pasidHwpt(u.u32(off("pasid_check.pasid")));
+        int want = u.u32(off("pasid_check.hwpt_id"));
+        if (h == null ? want != 0 : h.id() != want) {
+            throw new IommufdException(Errno.EINVAL, "PASID is attached elsewhere");
+        }
         return 0;
     }
 
@@ -346,13 +388,12 @@ final class TestCmd {
             throw new IommufdException(Errno.EINVAL, "not a mock device");
         }
         int pasid = u.u32(off("trigger_iopf.pasid"));
-        int flags = UapiConstants.IOMMU_PGFAULT_FLAGS_LAST_PAGE
-                | (pasid != 0 ? UapiConstants.IOMMU_PGFAULT_FLAGS_PASID_VALID : 0);
-        Fault fault = idev.hwpt() == null ? null : idev.hwpt().fault();
-        if (fault != null) {
-            fault.report(new Fault.PageRequest(idev, flags, pasid, u.u32(off("trigger_iopf.grpid")),
-                    u.u32(off("trigger_iopf.perm")), u.u64(off("trigger_iopf.addr"))));
-        }
+        int flags = io.uiommu.iommu.PageRequest.LAST_PAGE
+                | (pasid != 0 ? io.uiommu.iommu.PageRequest.PASID_VALID : 0);
+        // iommu_report_device_fault: routed to the handler of the attached domain, answered if none.
+        io.uiommu.iommu.IoPageFault.reportDeviceFault(idev.iommuDevice(), new io.uiommu.iommu.PageRequest(flags,
+                pasid, u.u32(off("trigger_iopf.grpid")), u.u32(off("trigger_iopf.perm")),
+                u.u64(off("trigger_iopf.addr"))));
         return 0;
     }
 

@@ -33,6 +33,11 @@ public final class TestStructs {
                     struct("trigger_iopf").u32("dev_id").u32("pasid").u32("grpid").u32("perm").u64("addr").build(),
                     struct("check_dev_cache").u32("id").u32("cache").build(),
                     struct("trigger_vevent").u32("dev_id").build(),
+                    // upstream 6.15: @id is the stdev_id
+                    struct("pasid_attach").u32("pasid").u32("pt_id").build(),
+                    struct("pasid_replace").u32("pasid").u32("pt_id").build(),
+                    struct("pasid_detach").u32("pasid").build(),
+                    struct("pasid_check").u32("pasid").u32("hwpt_id").build(),
                     // uiommu's own ops (IOMMU_TEST_OP_UI_*), documented in docs/iommufd.md
                     struct("platform_device_info").u32("out_requester_id").u32("out_stream_id").u32("out_flags")
                             .u32("out_pasid_bits").u8s("out_name", 16).u8s("out_iommu", 16).build(),

@@ -99,6 +99,11 @@ public final class UapiConstants {
     /** Upstream 6.14 / 6.15: a mock device's cache word, and a selftest vEVENT of the device. */
     public static final int IOMMU_TEST_OP_DEV_CHECK_CACHE = 16;
     public static final int IOMMU_TEST_OP_TRIGGER_VEVENT = 17;
+    // Upstream 6.15: PASID attach ops of the selftest device.
+    public static final int IOMMU_TEST_OP_PASID_ATTACH = 18;
+    public static final int IOMMU_TEST_OP_PASID_REPLACE = 19;
+    public static final int IOMMU_TEST_OP_PASID_DETACH = 20;
+    public static final int IOMMU_TEST_OP_PASID_CHECK_HWPT = 21;
     public static final long MOCK_APERTURE_START = 1L << 24;
     public static final long MOCK_APERTURE_LAST = (1L << 31) - 1;
     public static final int MOCK_FLAGS_ACCESS_WRITE = 1 << 0;
@@ -167,6 +172,53 @@ public final class UapiConstants {
     public static final int VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP = 1 << 0;
     public static final int VFIO_DMA_UNMAP_FLAG_ALL = 1 << 1;
     public static final int VFIO_DMA_UNMAP_FLAG_VADDR = 1 << 2;
+
+    // vfio.h (the device file)
+    public static final int VFIO_DEVICE_FLAGS_RESET = 1 << 0;
+    public static final int VFIO_DEVICE_FLAGS_PCI = 1 << 1;
+    public static final int VFIO_DEVICE_FLAGS_CAPS = 1 << 7;
+    public static final int VFIO_REGION_INFO_FLAG_READ = 1 << 0;
+    public static final int VFIO_REGION_INFO_FLAG_WRITE = 1 << 1;
+    public static final int VFIO_REGION_INFO_FLAG_MMAP = 1 << 2;
+    public static final int VFIO_REGION_INFO_FLAG_CAPS = 1 << 3;
+    public static final int VFIO_IRQ_INFO_EVENTFD = 1 << 0;
+    public static final int VFIO_IRQ_INFO_MASKABLE = 1 << 1;
+    public static final int VFIO_IRQ_INFO_AUTOMASKED = 1 << 2;
+    public static final int VFIO_IRQ_INFO_NORESIZE = 1 << 3;
+    public static final int VFIO_IRQ_SET_DATA_NONE = 1 << 0;
+    public static final int VFIO_IRQ_SET_DATA_BOOL = 1 << 1;
+    public static final int VFIO_IRQ_SET_DATA_EVENTFD = 1 << 2;
+    public static final int VFIO_IRQ_SET_ACTION_MASK = 1 << 3;
+    public static final int VFIO_IRQ_SET_ACTION_UNMASK = 1 << 4;
+    public static final int VFIO_IRQ_SET_ACTION_TRIGGER = 1 << 5;
+    public static final int VFIO_IRQ_SET_DATA_TYPE_MASK = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL
+            | VFIO_IRQ_SET_DATA_EVENTFD;
+    public static final int VFIO_IRQ_SET_ACTION_TYPE_MASK = VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK
+            | VFIO_IRQ_SET_ACTION_TRIGGER;
+    public static final int VFIO_PCI_BAR0_REGION_INDEX = 0;
+    public static final int VFIO_PCI_BAR5_REGION_INDEX = 5;
+    public static final int VFIO_PCI_ROM_REGION_INDEX = 6;
+    public static final int VFIO_PCI_CONFIG_REGION_INDEX = 7;
+    public static final int VFIO_PCI_VGA_REGION_INDEX = 8;
+    public static final int VFIO_PCI_NUM_REGIONS = 9;
+    public static final int VFIO_PCI_INTX_IRQ_INDEX = 0;
+    public static final int VFIO_PCI_MSI_IRQ_INDEX = 1;
+    public static final int VFIO_PCI_MSIX_IRQ_INDEX = 2;
+    public static final int VFIO_PCI_ERR_IRQ_INDEX = 3;
+    public static final int VFIO_PCI_REQ_IRQ_INDEX = 4;
+    public static final int VFIO_PCI_NUM_IRQS = 5;
+    /** vfio-pci's region offset: index << 40 (VFIO_PCI_INDEX_TO_OFFSET). */
+    public static final int VFIO_PCI_OFFSET_SHIFT = 40;
+    /** Linux 6.17. */
+    public static final int VFIO_DEVICE_BIND_FLAG_TOKEN = 1 << 0;
+    /** Linux 6.15. */
+    public static final int VFIO_DEVICE_ATTACH_PASID = 1 << 0;
+    /** Linux 6.15. */
+    public static final int VFIO_DEVICE_DETACH_PASID = 1 << 0;
+    // eventfd.h
+    public static final int EFD_SEMAPHORE = 1;
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int EFD_CLOEXEC = 0x80000;
 
     private static final Map<String, Long> BY_NAME = collect();
 

@@ -2,7 +2,10 @@ package io.uiommu.uapi;
 
 import static io.uiommu.uapi.UapiStruct.struct;
 
-/** The VFIO type1 container structs (include/uapi/linux/vfio.h) that iommufd accepts for compatibility. */
+/**
+ * VFIO structs (include/uapi/linux/vfio.h): the type1 container structs that iommufd accepts for
+ * compatibility, and the device-file structs of the VFIO cdev (io.uiommu.vfio).
+ */
 public final class VfioStructs {
     private VfioStructs() {
     }
@@ -26,4 +29,31 @@ public final class VfioStructs {
 
     public static final UapiStruct VFIO_IOMMU_TYPE1_DMA_UNMAP = struct("vfio_iommu_type1_dma_unmap")
             .u32("argsz").u32("flags").u64("iova").u64("size").build();
+
+    // ---- the device file ----
+
+    public static final UapiStruct VFIO_DEVICE_INFO = struct("vfio_device_info")
+            .u32("argsz").u32("flags").u32("num_regions").u32("num_irqs").u32("cap_offset").u32("pad").build();
+
+    public static final UapiStruct VFIO_REGION_INFO = struct("vfio_region_info")
+            .u32("argsz").u32("flags").u32("index").u32("cap_offset").u64("size").u64("offset").build();
+
+    public static final UapiStruct VFIO_IRQ_INFO = struct("vfio_irq_info")
+            .u32("argsz").u32("flags").u32("index").u32("count").build();
+
+    /** Followed by {@code count} elements of data (u8 for DATA_BOOL, s32 for DATA_EVENTFD) inside argsz. */
+    public static final UapiStruct VFIO_IRQ_SET = struct("vfio_irq_set")
+            .u32("argsz").u32("flags").u32("index").u32("start").u32("count").build();
+
+    /** token_uuid_ptr since Linux 6.17 (VFIO_DEVICE_BIND_FLAG_TOKEN). */
+    public static final UapiStruct VFIO_DEVICE_BIND_IOMMUFD = struct("vfio_device_bind_iommufd")
+            .u32("argsz").u32("flags").u32("iommufd").u32("out_devid").u64("token_uuid_ptr").build();
+
+    /** pasid since Linux 6.15 (VFIO_DEVICE_ATTACH_PASID). */
+    public static final UapiStruct VFIO_DEVICE_ATTACH_IOMMUFD_PT = struct("vfio_device_attach_iommufd_pt")
+            .u32("argsz").u32("flags").u32("pt_id").u32("pasid").build();
+
+    /** pasid since Linux 6.15 (VFIO_DEVICE_DETACH_PASID). */
+    public static final UapiStruct VFIO_DEVICE_DETACH_IOMMUFD_PT = struct("vfio_device_detach_iommufd_pt")
+            .u32("argsz").u32("flags").u32("pasid").build();
 }

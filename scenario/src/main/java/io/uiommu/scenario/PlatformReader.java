@@ -37,7 +37,8 @@ public final class PlatformReader {
     private static final List<String> TOP = List.of("uiommu_platform", "name", "description", "iommus", "devices");
     private static final List<String> UNIT = List.of("name", "model", "input_address_bits", "output_address_bits",
             "granules", "pasid_bits", "nesting", "dirty_tracking", "pri", "registers");
-    private static final List<String> DEVICE = List.of("name", "bdf", "stream_id", "iommu", "pasid_bits", "ats", "pri");
+    private static final List<String> DEVICE = List.of("name", "bdf", "stream_id", "iommu", "pasid_bits", "ats", "pri",
+            "pasid_exec", "pasid_priv");
 
     private PlatformReader() {
     }
@@ -149,6 +150,8 @@ public final class PlatformReader {
         int pasidBits = (int) number(m, "pasid_bits", where, 0);
         boolean ats = m.bool("ats", false);
         boolean pri = m.bool("pri", false);
+        boolean pasidExec = m.bool("pasid_exec", false);
+        boolean pasidPriv = m.bool("pasid_priv", false);
         m.finish(DEVICE);
         PciDevice d = new PciDevice(name, bdf, 0, iommu, pasidBits, ats, pri);
         int streamId;
@@ -161,7 +164,7 @@ public final class PlatformReader {
                 streamId = 0; // the bdf is refused with a clear message by Platform
             }
         }
-        return new PciDevice(name, bdf, streamId, iommu, pasidBits, ats, pri);
+        return new PciDevice(name, bdf, streamId, iommu, pasidBits, ats, pri, pasidExec, pasidPriv);
     }
 
     /** An integer member (a JSON number or a "0x..." string) within 32 bits, or the default. */

@@ -1,5 +1,6 @@
 package io.uiommu.scenario;
 
+import io.uiommu.device.DmaEngine;
 import io.uiommu.iommu.DmaResult;
 import io.uiommu.iommu.IommuCore;
 import io.uiommu.iommu.StaleTranslation;
@@ -12,6 +13,7 @@ import io.uiommu.iommufd.IommufdException;
 import io.uiommu.iommufd.IommufdObject;
 import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.platform.Platform;
+import io.uiommu.proc.EventFdFile;
 import io.uiommu.proc.SimulatedProcess;
 import io.uiommu.proc.UserProcess;
 import io.uiommu.uapi.DevIommu;
@@ -57,6 +59,16 @@ public final class Replayer {
         default IommuCore iommu() {
             return null;
         }
+
+        /** open() of a VFIO device cdev; ENOENT (an IommufdException) when there is none. */
+        default int openVfio(UserProcess p, String path) {
+            throw new IommufdException(Errno.ENOENT, "no VFIO devices on this machine");
+        }
+
+        /** The dma-engine of a platform device, or null. */
+        default DmaEngine engine(String name) {
+            return null;
+        }
     }
 
     private static final class DevIommuMachine implements Machine {
@@ -81,7 +93,17 @@ public final class Replayer {
         public IommufdContext context(UserProcess p, int fd) {
             return DevIommu.contextOf(p, fd);
         }
+
+        public int openVfio(UserProcess p, String path) {
+            return dev.openVfioDevice(p, path, O_RDWR);
+        }
+
+        public DmaEngine engine(String name) {
+            return dev.engine(name);
+        }
     }
+
+    private static final int O_RDWR = 2;
 
     /** Builds the machine for a scenario; may refuse with a ScenarioException (bad platform). */
     private interface MachineFactory {
@@ -235,11 +257,19 @@ public final class Replayer {
                     label = l.name();
                     yield new Done(StepOutcome.Status.NOTE, null);
                 }
-                case Step.Open o -> {
-                    int fd = machine.open(process());
-                    vars.set(o.as(), fd);
+                case Step.Open o -> open(o);
+                case Step.Eventfd e -> {
+                    long flags = e.flags() == null ? 0 : eval(e.flags());
+                    long init = e.initval() == null ? 0 : eval(e.initval());
+                    int fd = process().eventfd(init, (int) flags | EventFdFile.EFD_NONBLOCK);
+                    if (fd < 0 || flags != (int) flags) {
+                        throw ReplayStop.fail("eventfd: " + (fd < 0 ? Format.result(fd) : "flags do not fit an int"));
+                    }
+                    vars.set(e.as(), fd);
                     yield Done.pass("fd " + fd);
                 }
+                case Step.ExpectEventfd e -> expectEventfd(e);
+                case Step.Mmio r -> mmio(r);
                 case Step.Close c -> {
                     long ret = process().close(fd(c.fd()));
                     yield judge(ret, c.expect() == null ? Expect.SUCCESS : c.expect());
@@ -263,9 +293,11 @@ public final class Replayer {
                 case Step.Write w -> write(w);
                 case Step.Read r -> read(r);
                 case Step.Ioctl i -> ioctl(i);
-                case Step.FdRead f -> judge(process().read(fd(f.fd()), eval(f.addr()), eval(f.count())),
+                case Step.FdRead f -> judge(f.offset() == null ? process().read(fd(f.fd()), eval(f.addr()), eval(f.count()))
+                        : process().pread(fd(f.fd()), eval(f.addr()), eval(f.count()), eval(f.offset())),
                         f.expect() == null ? Expect.SUCCESS : f.expect());
-                case Step.FdWrite f -> judge(process().write(fd(f.fd()), eval(f.addr()), eval(f.count())),
+                case Step.FdWrite f -> judge(f.offset() == null ? process().write(fd(f.fd()), eval(f.addr()), eval(f.count()))
+                        : process().pwrite(fd(f.fd()), eval(f.addr()), eval(f.count()), eval(f.offset())),
                         f.expect() == null ? Expect.SUCCESS : f.expect());
                 case Step.Fork f -> {
                     Proc parent = current;
@@ -288,6 +320,7 @@ public final class Replayer {
                 case Step.Detach d -> detach(d);
                 case Step.Dma d -> dma(d);
                 case Step.Audit a -> audit(a);
+                case Step.DirtyBitmap b -> dirtyBitmap(b);
             };
         }
 
@@ -327,6 +360,81 @@ public final class Replayer {
                         + e.errno().name() + " (" + e.getMessage() + ")");
             }
             return Done.pass(e.errno().name());
+        }
+
+        private Done open(Step.Open o) {
+            int fd;
+            try {
+                fd = o.path() == null || o.path().equals("/dev/iommu") ? machine.open(process())
+                        : machine.openVfio(process(), o.path());
+            } catch (IommufdException e) {
+                return expectCall(o.expect(), e, null);
+            }
+            vars.set(o.as(), fd);
+            return expectCall(o.expect(), null, "fd " + fd);
+        }
+
+        private Done expectEventfd(Step.ExpectEventfd e) {
+            int fd = fd(e.fd());
+            long want = eval(e.count());
+            SimulatedProcess p = process();
+            if (!(p.fds().get(fd) instanceof EventFdFile)) {
+                throw ReplayStop.fail("fd " + fd + " is not an eventfd");
+            }
+            long va = current.scratch.ensure(p, 8);
+            long rc = p.read(fd, va, 8);
+            long got;
+            if (rc == -Errno.EAGAIN.value()) {
+                got = 0;
+            } else if (rc == 8) {
+                byte[] b = new byte[8];
+                p.read(va, b, 0, 8);
+                got = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+            } else {
+                throw ReplayStop.fail("read of the eventfd: " + Format.result(rc));
+            }
+            if (got != want) {
+                throw ReplayStop.fail("expected the eventfd to count " + Format.number(want) + ", got " + Format.number(got));
+            }
+            return Done.pass("count " + Format.number(got));
+        }
+
+        private Done mmio(Step.Mmio r) {
+            DmaEngine e = machine.engine(r.device());
+            if (e == null) {
+                throw ReplayStop.fail("no dma-engine for device " + r.device());
+            }
+            long width = eval(r.width());
+            long offset = eval(r.offset());
+            String where = (r.config() ? "config" : "BAR" + (r.bar() == null ? 0 : eval(r.bar()))) + " +0x"
+                    + Long.toHexString(offset);
+            if (r.config() ? width != 1 && width != 2 && width != 4 || offset < 0 || offset + width > e.configSize()
+                    : width != 1 && width != 2 && width != 4 && width != 8) {
+                throw ReplayStop.fail("a " + width + "-byte access at " + where + " is not one the device takes");
+            }
+            if (r.value() != null) {
+                long v = StructIoctl.fit(eval(r.value()), (int) width, "value");
+                if (r.config()) {
+                    e.configWrite((int) offset, (int) width, (int) v);
+                } else {
+                    e.mmioWrite((int) (r.bar() == null ? 0 : eval(r.bar())), offset, (int) width, v);
+                }
+                return Done.pass("wrote 0x" + Long.toHexString(v) + " at " + where);
+            }
+            long got = r.config() ? Integer.toUnsignedLong(e.configRead((int) offset, (int) width))
+                    & (width == 4 ? 0xffff_ffffL : (1L << 8 * width) - 1)
+                    : e.mmioRead((int) (r.bar() == null ? 0 : eval(r.bar())), offset, (int) width);
+            if (r.expect() != null) {
+                long want = StructIoctl.fit(eval(r.expect()), (int) width, "expect");
+                if (want != got) {
+                    throw ReplayStop.fail("expected 0x" + Long.toHexString(want) + " at " + where + ", got 0x"
+                            + Long.toHexString(got));
+                }
+            }
+            if (r.save() != null) {
+                vars.set(r.save(), got);
+            }
+            return Done.pass("read 0x" + Long.toHexString(got) + " at " + where);
         }
 
         private Done bind(Step.Bind b) {
@@ -458,6 +566,76 @@ public final class Replayer {
         private static String describe(DmaResult.Fault f) {
             return f.name() + " (code 0x" + Integer.toHexString(f.code()) + ", level " + f.level()
                     + (f.stage2() ? ", stage 2" : "") + ") at IOVA 0x" + Long.toHexString(f.iova());
+        }
+
+        /**
+         * GET_DIRTY_BITMAP through the ioctl path, into a bitmap mapped for the step alone; the set
+         * bits, as page numbers from iova, must be exactly expect_pages.
+         */
+        private Done dirtyBitmap(Step.DirtyBitmap b) {
+            SimulatedProcess p = process();
+            long iova = eval(b.iova());
+            long length = eval(b.length());
+            long pageSize = b.pageSize() == null ? 4096 : eval(b.pageSize());
+            long bits = pageSize <= 0 || length <= 0 ? 0 : Long.divideUnsigned(length - 1, pageSize) + 1;
+            if (bits > 1L << 31) {
+                throw ReplayStop.fail("dirty_bitmap of " + bits + " pages is too big to check");
+            }
+            UapiStruct st = io.uiommu.uapi.IommufdStructs.IOMMU_HWPT_GET_DIRTY_BITMAP;
+            long bitmapBytes = Math.max(8, (bits + 63) / 64 * 8);
+            // The struct, then the bitmap 64 bytes in.
+            long mapped = (64 + bitmapBytes + 4095) & -4096L;
+            long va = p.mmap(mapped, SimulatedProcess.PROT_READ | SimulatedProcess.PROT_WRITE, false);
+            try {
+                long bitmap = va + 64;
+                java.nio.ByteBuffer arg = java.nio.ByteBuffer.allocate(st.size()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                arg.putInt(st.offset("size"), st.size());
+                arg.putInt(st.offset("hwpt_id"), (int) StructIoctl.fit(eval(b.hwpt()), 4, "hwpt"));
+                arg.putInt(st.offset("flags"), b.noClear() ? io.uiommu.uapi.UapiConstants.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0);
+                arg.putLong(st.offset("iova"), iova);
+                arg.putLong(st.offset("length"), length);
+                arg.putLong(st.offset("page_size"), pageSize);
+                arg.putLong(st.offset("data"), bitmap);
+                p.write(va, arg.array(), 0, st.size());
+                long ret = p.ioctl(fd(b.fd()), StepReader.command("IOMMU_HWPT_GET_DIRTY_BITMAP").code(), va);
+                String problem = mismatch(ret, b.expect() == null ? Expect.SUCCESS : b.expect());
+                if (problem != null) {
+                    throw ReplayStop.fail(problem);
+                }
+                if (ret < 0) {
+                    return Done.pass(Format.result(ret));
+                }
+                byte[] got = new byte[(int) ((bits + 7) / 8)];
+                p.read(bitmap, got, 0, got.length);
+                java.util.BitSet set = java.util.BitSet.valueOf(got);
+                String pages = ranges(set);
+                if (b.expectPages() != null) {
+                    java.util.BitSet want = new java.util.BitSet();
+                    for (String e : b.expectPages()) {
+                        long[] r = StepReader.pageRange(e);
+                        if (r[1] >= bits) {
+                            throw ReplayStop.fail("expect_pages entry " + e + " is past the last page " + (bits - 1));
+                        }
+                        want.set((int) r[0], (int) r[1] + 1);
+                    }
+                    if (!want.equals(set)) {
+                        throw ReplayStop.fail("expected dirty pages [" + ranges(want) + "], got [" + pages + "]");
+                    }
+                }
+                return Done.pass("dirty pages [" + pages + "]");
+            } finally {
+                p.munmap(va, mapped);
+            }
+        }
+
+        private static String ranges(java.util.BitSet set) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = set.nextSetBit(0); i >= 0; ) {
+                int end = set.nextClearBit(i) - 1;
+                sb.append(sb.isEmpty() ? "" : ", ").append(i == end ? String.valueOf(i) : i + ".." + end);
+                i = set.nextSetBit(end + 1);
+            }
+            return sb.toString();
         }
 
         private Done audit(Step.Audit a) {
@@ -681,7 +859,7 @@ public final class Replayer {
             } else if (c.struct() == null) {
                 ret = p.ioctl(fd, c.code(), 0);
             } else {
-                res = StructIoctl.run(p, current.scratch, fd, c.code(), c.struct(), s.args(), s.tailHex(), vars);
+                res = StructIoctl.run(p, current.scratch, fd, c.code(), c.struct(), s.args(), s.tailHex(), s.tail(), vars);
                 ret = res.ret();
             }
 
@@ -801,6 +979,8 @@ public final class Replayer {
             case Step.Label l -> "label " + l.name();
             case Step.Bind b -> "bind " + b.device();
             case Step.Dma d -> "dma " + (d.write() ? "write" : "read");
+            case Step.Open o -> o.path() == null ? "open" : "open " + o.path();
+            case Step.Mmio r -> r.kind() + " " + r.device() + (r.value() != null ? " write" : " read");
             default -> step.kind();
         };
     }

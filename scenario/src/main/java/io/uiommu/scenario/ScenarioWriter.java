@@ -95,7 +95,35 @@ public final class ScenarioWriter implements Closeable, Flushable {
         ObjectNode o = NODES.objectNode();
         o.put("step", step.kind());
         switch (step) {
-            case Step.Open s -> o.put("as", s.as());
+            case Step.Open s -> {
+                o.put("as", s.as());
+                if (s.path() != null) {
+                    o.put("path", s.path());
+                }
+                if (s.expect() != null) {
+                    o.set("expect", expect(s.expect()));
+                }
+            }
+            case Step.Eventfd s -> {
+                o.put("as", s.as());
+                put(o, "initval", s.initval());
+                put(o, "flags", s.flags());
+            }
+            case Step.ExpectEventfd s -> {
+                put(o, "fd", s.fd());
+                put(o, "count", s.count());
+            }
+            case Step.Mmio s -> {
+                o.put("device", s.device());
+                put(o, "bar", s.bar());
+                put(o, "offset", s.offset());
+                put(o, "width", s.width());
+                put(o, "value", s.value());
+                put(o, "expect", s.expect());
+                if (s.save() != null) {
+                    o.put("save", s.save());
+                }
+            }
             case Step.Close s -> {
                 put(o, "fd", s.fd());
                 if (s.expect() != null) {
@@ -156,8 +184,14 @@ public final class ScenarioWriter implements Closeable, Flushable {
                 }
             }
             case Step.Ioctl s -> ioctl(o, s);
-            case Step.FdRead s -> fdTransfer(o, s.fd(), s.addr(), s.count(), s.expect());
-            case Step.FdWrite s -> fdTransfer(o, s.fd(), s.addr(), s.count(), s.expect());
+            case Step.FdRead s -> {
+                fdTransfer(o, s.fd(), s.addr(), s.count(), s.expect());
+                put(o, "offset", s.offset());
+            }
+            case Step.FdWrite s -> {
+                fdTransfer(o, s.fd(), s.addr(), s.count(), s.expect());
+                put(o, "offset", s.offset());
+            }
             case Step.Fork s -> o.put("as", s.as());
             case Step.SwitchProcess s -> o.put("to", s.to());
             case Step.Exit s -> {
@@ -218,6 +252,29 @@ public final class ScenarioWriter implements Closeable, Flushable {
                     o.put("clear", true);
                 }
             }
+            case Step.DirtyBitmap s -> {
+                put(o, "fd", s.fd());
+                put(o, "hwpt", s.hwpt());
+                put(o, "iova", s.iova());
+                put(o, "length", s.length());
+                put(o, "page_size", s.pageSize());
+                if (s.noClear()) {
+                    o.put("no_clear", true);
+                }
+                if (s.expectPages() != null) {
+                    var a = o.putArray("expect_pages");
+                    for (String p : s.expectPages()) {
+                        if (p.matches("[0-9]+")) {
+                            a.add(Long.parseLong(p));
+                        } else {
+                            a.add(p);
+                        }
+                    }
+                }
+                if (s.expect() != null) {
+                    o.set("expect", expect(s.expect()));
+                }
+            }
             case Step.Comment s -> o.put("text", s.text());
             case Step.Label s -> o.put("name", s.name());
         }
@@ -271,6 +328,9 @@ public final class ScenarioWriter implements Closeable, Flushable {
         put(o, "arg", s.arg());
         if (s.tailHex() != null) {
             o.put("tail_hex", s.tailHex());
+        }
+        if (s.tail() != null) {
+            o.set("tail", arg(s.tail()));
         }
         if (!s.expect().equals(Expect.SUCCESS)) {
             o.set("expect", expect(s.expect()));

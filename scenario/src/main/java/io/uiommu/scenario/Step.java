@@ -15,8 +15,16 @@ public sealed interface Step {
     /** The {@code "step"} member that names this kind of step. */
     String kind();
 
-    /** open("/dev/iommu") in the current process; the fd number goes into variable {@code as}. */
-    record Open(String as) implements Step {
+    /**
+     * open(path) in the current process: "/dev/iommu" when {@code path} is null, or a VFIO device
+     * cdev "/dev/vfio/devices/vfioN"; the fd number goes into variable {@code as}. {@code expect}
+     * may name the errno the open must fail with (null: it must succeed).
+     */
+    record Open(String as, String path, Expect expect) implements Step {
+        public Open(String as) {
+            this(as, null, null);
+        }
+
         public String kind() {
             return "open";
         }
@@ -99,12 +107,19 @@ public sealed interface Step {
     /**
      * One ioctl. With a struct command, {@code args} sets fields by kernel name (absent fields are zero,
      * {@code size}/{@code argsz} default to sizeof), {@code tailHex} adds raw bytes right after the
-     * struct. {@code arg} instead passes an integer (VFIO_CHECK_EXTENSION) or a raw pointer. {@code save}
+     * struct, or {@code tail} an array of values there (VFIO_DEVICE_SET_IRQS's data; the size field
+     * then defaults to sizeof plus the tail). {@code arg} instead passes an integer (VFIO_CHECK_EXTENSION) or a raw pointer. {@code save}
      * maps an output field path, or "ret", to a variable name. {@code tolerate} lists errnos accepted in
      * place of the expectation (their outputs are not checked or saved).
      */
-    record Ioctl(Value fd, String cmd, Map<String, Arg> args, Value arg, String tailHex, Expect expect,
+    record Ioctl(Value fd, String cmd, Map<String, Arg> args, Value arg, String tailHex, Arg tail, Expect expect,
             Map<String, String> save, List<Errno> tolerate) implements Step {
+        /** Without a typed tail. */
+        public Ioctl(Value fd, String cmd, Map<String, Arg> args, Value arg, String tailHex, Expect expect,
+                Map<String, String> save, List<Errno> tolerate) {
+            this(fd, cmd, args, arg, tailHex, null, expect, save, tolerate);
+        }
+
         public Ioctl {
             args = args == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(args));
             save = save == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(save));
@@ -118,11 +133,11 @@ public sealed interface Step {
         }
 
         public Ioctl expecting(Expect e) {
-            return new Ioctl(fd, cmd, args, arg, tailHex, e, save, tolerate);
+            return new Ioctl(fd, cmd, args, arg, tailHex, tail, e, save, tolerate);
         }
 
         public Ioctl saving(Map<String, String> s) {
-            return new Ioctl(fd, cmd, args, arg, tailHex, expect, s, tolerate);
+            return new Ioctl(fd, cmd, args, arg, tailHex, tail, expect, s, tolerate);
         }
 
         public String kind() {
@@ -130,17 +145,66 @@ public sealed interface Step {
         }
     }
 
-    /** read(2) from a file (a fault queue, say) into user memory at {@code addr}; a read step then checks the bytes. */
-    record FdRead(Value fd, Value addr, Value count, Expect expect) implements Step {
+    /**
+     * read(2) from a file (a fault queue, say) into user memory at {@code addr}; a read step then
+     * checks the bytes. With {@code offset}, pread(2) at that file offset (a VFIO region).
+     */
+    record FdRead(Value fd, Value addr, Value count, Expect expect, Value offset) implements Step {
+        public FdRead(Value fd, Value addr, Value count, Expect expect) {
+            this(fd, addr, count, expect, null);
+        }
+
         public String kind() {
             return "fd_read";
         }
     }
 
-    /** write(2) of {@code count} bytes of user memory at {@code addr} to a file (page responses, say). */
-    record FdWrite(Value fd, Value addr, Value count, Expect expect) implements Step {
+    /**
+     * write(2) of {@code count} bytes of user memory at {@code addr} to a file (page responses, say);
+     * with {@code offset}, pwrite(2) at that file offset.
+     */
+    record FdWrite(Value fd, Value addr, Value count, Expect expect, Value offset) implements Step {
+        public FdWrite(Value fd, Value addr, Value count, Expect expect) {
+            this(fd, addr, count, expect, null);
+        }
+
         public String kind() {
             return "fd_write";
+        }
+    }
+
+    /**
+     * eventfd2(initval, flags) in the current process; the fd goes into {@code as}. Replay makes
+     * every eventfd non-blocking (EFD_NONBLOCK), since a blocking read in its one thread could
+     * never return.
+     */
+    record Eventfd(String as, Value initval, Value flags) implements Step {
+        public String kind() {
+            return "eventfd";
+        }
+    }
+
+    /**
+     * Reads an eventfd (as read(2) does: the counter is taken and reset) and checks the count;
+     * {@code count} 0 means nothing is pending (the read would be EAGAIN). An interrupt that was
+     * expected to arrive is checked this way.
+     */
+    record ExpectEventfd(Value fd, Value count) implements Step {
+        public String kind() {
+            return "expect_eventfd";
+        }
+    }
+
+    /**
+     * A register access of the dma-engine of platform device {@code device}, as its driver makes
+     * it: BAR {@code bar} at {@code offset} ({@code config}: configuration space instead), of
+     * {@code width} bytes. With {@code value} it writes; otherwise it reads, compares with
+     * {@code expect} when given and stores into {@code save} when given. uiommu only.
+     */
+    record Mmio(String device, boolean config, Value bar, Value offset, Value width, Value value, Value expect,
+            String save) implements Step {
+        public String kind() {
+            return config ? "pci_config" : "mmio";
         }
     }
 
@@ -234,6 +298,21 @@ public sealed interface Step {
     record DmaExpect(io.uiommu.iommufd.Errno errno, String fault, Value level, Value code, Boolean stage2,
             Value bytesDone) {
         public static final DmaExpect NO_FAULT = new DmaExpect(null, null, null, null, null, null);
+    }
+
+    /**
+     * IOMMU_HWPT_GET_DIRTY_BITMAP of HWPT {@code hwpt} over [iova, iova+length) in pages of
+     * {@code pageSize} (4096 when null) into a bitmap of the replayer's own, with NO_CLEAR when
+     * {@code noClear}. {@code expectPages}: the set bits must be exactly these page numbers
+     * (counted from {@code iova}; each entry "n" or "first..last"), unchecked when null;
+     * {@code expect} as for any call (an errno). Only the pages are compared, so that the bitmap
+     * stays out of the scenario's memory.
+     */
+    record DirtyBitmap(Value fd, Value hwpt, Value iova, Value length, Value pageSize, boolean noClear,
+            List<String> expectPages, Expect expect) implements Step {
+        public String kind() {
+            return "dirty_bitmap";
+        }
     }
 
     /**

@@ -46,7 +46,28 @@ final class StepNames {
                     values.addAll(r.expect().values());
                 }
             }
+            case Step.Open o -> {
+                if (o.expect() != null) {
+                    values.add(o.expect().ret());
+                }
+            }
+            case Step.Eventfd e -> {
+                values.add(e.initval());
+                values.add(e.flags());
+            }
+            case Step.ExpectEventfd e -> {
+                values.add(e.fd());
+                values.add(e.count());
+            }
+            case Step.Mmio r -> {
+                values.add(r.bar());
+                values.add(r.offset());
+                values.add(r.width());
+                values.add(r.value());
+                values.add(r.expect());
+            }
             case Step.FdRead f -> {
+                values.add(f.offset());
                 values.add(f.fd());
                 values.add(f.addr());
                 values.add(f.count());
@@ -55,6 +76,7 @@ final class StepNames {
                 }
             }
             case Step.FdWrite f -> {
+                values.add(f.offset());
                 values.add(f.fd());
                 values.add(f.addr());
                 values.add(f.count());
@@ -66,6 +88,9 @@ final class StepNames {
                 values.add(i.fd());
                 values.add(i.arg());
                 args(i.args().values(), values);
+                if (i.tail() != null) {
+                    args(List.of(i.tail()), values);
+                }
                 values.add(i.expect().ret());
                 values.addAll(i.expect().fields().values());
             }
@@ -98,6 +123,13 @@ final class StepNames {
                 values.add(d.expect().bytesDone());
             }
             case Step.Audit a -> values.add(a.expectReports());
+            case Step.DirtyBitmap b -> {
+                values.add(b.fd());
+                values.add(b.hwpt());
+                values.add(b.iova());
+                values.add(b.length());
+                values.add(b.pageSize());
+            }
             case Step.ExpectObjects e -> {
                 values.add(e.fd());
                 values.add(e.count());
@@ -149,6 +181,8 @@ final class StepNames {
             case Step.Read r -> r.save() == null ? Set.of() : new LinkedHashSet<>(r.save().values());
             case Step.Bind b -> Set.of(b.as());
             case Step.Attach a -> a.as() == null ? Set.of() : Set.of(a.as());
+            case Step.Eventfd e -> Set.of(e.as());
+            case Step.Mmio r -> r.save() == null ? Set.of() : Set.of(r.save());
             default -> Set.of();
         };
     }

@@ -22,7 +22,7 @@ import java.util.Map;
 final class StepReader {
     static final List<String> KINDS = List.of("open", "close", "dup", "mmap", "munmap", "write", "read", "ioctl",
             "fd_read", "fd_write", "fork", "switch_process", "exit", "expect_objects", "comment", "label", "bind", "attach",
-            "detach", "dma", "audit");
+            "detach", "dma", "audit", "dirty_bitmap", "eventfd", "expect_eventfd", "mmio", "pci_config");
 
     private StepReader() {
     }
@@ -42,8 +42,18 @@ final class StepReader {
         List<String> known;
         switch (kind) {
             case "open" -> {
-                known = List.of("as");
-                step = new Step.Open(m.variableName("as", true));
+                known = List.of("as", "path", "expect");
+                String as = m.variableName("as", true);
+                String path = m.string("path", false);
+                if (path != null && !path.equals("/dev/iommu") && !path.startsWith("/dev/vfio/devices/")) {
+                    throw new IllegalArgumentException("\"path\" of open is /dev/iommu or /dev/vfio/devices/vfioN, not "
+                            + path);
+                }
+                Expect x = plainExpect(m);
+                if (x != null && x.ret() != null) {
+                    throw new IllegalArgumentException("expect of open takes \"errno\" only");
+                }
+                step = new Step.Open(as, path, x);
             }
             case "close" -> {
                 known = List.of("fd", "expect");
@@ -75,16 +85,42 @@ final class StepReader {
                 step = readRead(m);
             }
             case "ioctl" -> {
-                known = List.of("fd", "cmd", "args", "size", "arg", "tail_hex", "expect", "save", "tolerate");
+                known = List.of("fd", "cmd", "args", "size", "arg", "tail_hex", "tail", "expect", "save", "tolerate");
                 step = readIoctl(m);
             }
             case "fd_read" -> {
-                known = List.of("fd", "addr", "count", "expect");
-                step = new Step.FdRead(m.value("fd", true), m.value("addr", true), m.value("count", true), plainExpect(m));
+                known = List.of("fd", "addr", "count", "expect", "offset");
+                step = new Step.FdRead(m.value("fd", true), m.value("addr", true), m.value("count", true), plainExpect(m),
+                        m.value("offset", false));
             }
             case "fd_write" -> {
-                known = List.of("fd", "addr", "count", "expect");
-                step = new Step.FdWrite(m.value("fd", true), m.value("addr", true), m.value("count", true), plainExpect(m));
+                known = List.of("fd", "addr", "count", "expect", "offset");
+                step = new Step.FdWrite(m.value("fd", true), m.value("addr", true), m.value("count", true), plainExpect(m),
+                        m.value("offset", false));
+            }
+            case "eventfd" -> {
+                known = List.of("as", "initval", "flags");
+                step = new Step.Eventfd(m.variableName("as", true), m.value("initval", false), m.value("flags", false));
+            }
+            case "expect_eventfd" -> {
+                known = List.of("fd", "count");
+                step = new Step.ExpectEventfd(m.value("fd", true), m.value("count", true));
+            }
+            case "mmio", "pci_config" -> {
+                boolean config = kind.equals("pci_config");
+                known = config ? List.of("device", "offset", "width", "value", "expect", "save")
+                        : List.of("device", "bar", "offset", "width", "value", "expect", "save");
+                String device = m.string("device", true);
+                Value bar = config ? null : m.value("bar", false);
+                Value value = m.value("value", false);
+                Value expect = m.value("expect", false);
+                String save = m.variableName("save", false);
+                if (value != null && (expect != null || save != null)) {
+                    throw new IllegalArgumentException("step " + kind + " writes with \"value\" or reads with "
+                            + "\"expect\"/\"save\", not both");
+                }
+                step = new Step.Mmio(device, config, bar, m.value("offset", true), m.value("width", true), value, expect,
+                        save);
             }
             case "fork" -> {
                 known = List.of("as");
@@ -120,6 +156,12 @@ final class StepReader {
                 known = List.of("fd", "dev", "pasid", "iova", "op", "hex", "fill", "length", "expect");
                 step = readDma(m);
             }
+            case "dirty_bitmap" -> {
+                known = List.of("fd", "hwpt", "iova", "length", "page_size", "no_clear", "expect_pages", "expect");
+                step = new Step.DirtyBitmap(m.value("fd", true), m.value("hwpt", true), m.value("iova", true),
+                        m.value("length", true), m.value("page_size", false), m.bool("no_clear", false),
+                        pageList(m.raw("expect_pages")), plainExpect(m));
+            }
             case "audit" -> {
                 known = List.of("enable", "expect_reports", "expect_contains", "clear");
                 JsonNode en = m.raw("enable");
@@ -149,6 +191,40 @@ final class StepReader {
     }
 
     /** An expectation of a call without output fields (close, fd_read): ret or errno. */
+    /** "expect_pages": an array of page numbers and "first..last" ranges (both ends included). */
+    private static List<String> pageList(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isArray()) {
+            throw new IllegalArgumentException("\"expect_pages\" must be an array of page numbers and \"first..last\" ranges");
+        }
+        List<String> pages = new java.util.ArrayList<>();
+        for (JsonNode e : n) {
+            String text = e.isIntegralNumber() ? e.asText() : e.isTextual() ? e.asText() : null;
+            if (text == null || pageRange(text) == null) {
+                throw new IllegalArgumentException("\"expect_pages\" entry " + e + " is not a page number or \"first..last\"");
+            }
+            pages.add(text);
+        }
+        return List.copyOf(pages);
+    }
+
+    /** An entry of expect_pages as {first, last}, or null if it is neither "n" nor "first..last". */
+    static long[] pageRange(String text) {
+        String[] parts = text.split("\\.\\.", -1);
+        if (parts.length > 2) {
+            return null;
+        }
+        try {
+            long first = Long.decode(parts[0].trim());
+            long last = parts.length == 2 ? Long.decode(parts[1].trim()) : first;
+            return first < 0 || last < first ? null : new long[] {first, last};
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     private static Expect plainExpect(Members m) {
         ObjectNode e = m.object("expect");
         if (e == null) {
@@ -424,15 +500,26 @@ final class StepReader {
         Value size = m.value("size", false);
         Value arg = m.value("arg", false);
         String tail = hex(m, "tail_hex");
+        ObjectNode tailNode = m.object("tail");
+        Arg tailArg = null;
+        if (tailNode != null) {
+            if (tail != null) {
+                throw new IllegalArgumentException("\"tail\" and \"tail_hex\" both place bytes after the struct: give one");
+            }
+            tailArg = pointee(cmd + " tail", tailNode);
+            if (!(tailArg instanceof Arg.IntegerArray) && !(tailArg instanceof Arg.StructArray)) {
+                throw new IllegalArgumentException("\"tail\" is an array: {\"array\": type, \"items\": [...]}");
+            }
+        }
         UapiStruct s = c.struct();
 
         Map<String, Arg> args = new LinkedHashMap<>();
         if (arg != null) {
-            if (argsNode != null || size != null || tail != null) {
+            if (argsNode != null || size != null || tail != null || tailArg != null) {
                 throw new IllegalArgumentException("\"arg\" passes the ioctl argument as is; it excludes \"args\", \"size\" and \"tail_hex\"");
             }
         } else if (s == null) {
-            if (argsNode != null || size != null || tail != null) {
+            if (argsNode != null || size != null || tail != null || tailArg != null) {
                 throw new IllegalArgumentException(c.name() + " takes an integer argument: give it as \"arg\"");
             }
         } else {
@@ -493,7 +580,7 @@ final class StepReader {
                 throw new IllegalArgumentException("\"tolerate\" must be a list of errno names");
             }
         }
-        return new Step.Ioctl(fd, c.name(), args, arg, tail, expect, save, tolerate);
+        return new Step.Ioctl(fd, c.name(), args, arg, tail, tailArg, expect, save, tolerate);
     }
 
     private static void expectField(UapiStruct s, Map<String, Arg> args, String path, JsonNode v,

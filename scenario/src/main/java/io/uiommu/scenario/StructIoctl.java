@@ -39,6 +39,12 @@ final class StructIoctl {
 
     static Result run(SimulatedProcess p, ScratchArea scratch, int fd, int code, UapiStruct s, Map<String, Arg> args,
             String tailHex, Value.Resolver vars) {
+        return run(p, scratch, fd, code, s, args, tailHex, null, vars);
+    }
+
+    /** With {@code tailArg}, an array placed right after the struct; the size field then defaults to include it. */
+    static Result run(SimulatedProcess p, ScratchArea scratch, int fd, int code, UapiStruct s, Map<String, Arg> args,
+            String tailHex, Arg tailArg, Value.Resolver vars) {
         Map<String, byte[]> pointees = new LinkedHashMap<>();
         for (Map.Entry<String, Arg> e : args.entrySet()) {
             byte[] b = pointee(s.name() + "." + e.getKey(), e.getValue(), vars);
@@ -54,9 +60,11 @@ final class StructIoctl {
         }
         long structOff = off;
 
-        byte[] tail = tailHex == null ? new byte[0] : HexFormat.of().parseHex(tailHex);
+        byte[] tail = tailArg != null ? pointee(s.name() + " tail", tailArg, vars)
+                : tailHex == null ? new byte[0] : HexFormat.of().parseHex(tailHex);
         String sizeField = StepReader.sizeField(s);
-        long sizeValue = s.size();
+        long defaultSize = s.size() + (tailArg != null ? tail.length : 0);
+        long sizeValue = defaultSize;
         if (sizeField != null && args.get(sizeField) instanceof Arg.Scalar sz) {
             sizeValue = fit(sz.value().evaluate(vars), s.field(sizeField).elementSize(), s.name() + "." + sizeField);
         }
@@ -65,7 +73,7 @@ final class StructIoctl {
 
         byte[] bytes = new byte[(int) region];
         if (sizeField != null) {
-            put(bytes, s.offset(sizeField), s.field(sizeField).elementSize(), s.size());
+            put(bytes, s.offset(sizeField), s.field(sizeField).elementSize(), defaultSize);
         }
         for (Map.Entry<String, Arg> e : args.entrySet()) {
             String name = e.getKey();

@@ -22,6 +22,7 @@ public record AmdEvent(int code, int deviceId, int pasidOrDomain, int flags, lon
     public static final int COMMAND_HARDWARE_ERROR = 0x6;
     public static final int IOTLB_INV_TIMEOUT = 0x7;
     public static final int INVALID_DEVICE_REQUEST = 0x8;
+    public static final int INVALID_PPR_REQUEST = 0x9;
 
     // Flag bits (qword 0 bit = 48 + flag bit).
     /** Guest (PASID-tagged, GVA) translation. */
@@ -53,6 +54,7 @@ public record AmdEvent(int code, int deviceId, int pasidOrDomain, int flags, lon
             case COMMAND_HARDWARE_ERROR -> "COMMAND_HARDWARE_ERROR";
             case IOTLB_INV_TIMEOUT -> "IOTLB_INV_TIMEOUT";
             case INVALID_DEVICE_REQUEST -> "INVALID_DEVICE_REQUEST";
+            case INVALID_PPR_REQUEST -> "INVALID_PPR_REQUEST";
             default -> "EVENT_" + code;
         };
     }

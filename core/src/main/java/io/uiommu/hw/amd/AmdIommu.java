@@ -79,6 +79,9 @@ public final class AmdIommu implements IommuHardware {
     private final int maxPasids;
     private final int maxGlx;
     private final int guestLevels;
+    /** The PPR log's consumer, or null without PPRSup. */
+    private final PprLogHandler ppr;
+    private final Map<Integer, AmdDevice> byDevid = new java.util.concurrent.ConcurrentHashMap<>();
 
     public AmdIommu(IommuUnit unit, PhysicalMemory memory, StaleTranslationAuditor auditor) {
         this.unit = unit;
@@ -104,11 +107,20 @@ public final class AmdIommu implements IommuHardware {
         hw.write(AmdRegisters.DEV_TABLE_BASE, devTable | (DEV_TABLE_BYTES / PhysicalMemory.PAGE_SIZE - 1));
         hw.write(AmdRegisters.CMD_BUF_BASE, cmdBuf | RING_LEN_512);
         hw.write(AmdRegisters.EVT_LOG_BASE, eventLog | RING_LEN_512);
-        if ((efr & AmdRegisters.EFR_PPR_SUP) != 0) {
-            hw.write(AmdRegisters.PPR_LOG_BASE, allocator.allocate(RING_BYTES) | RING_LEN_512);
-        }
         long control = AmdRegisters.CONTROL_IOMMU_EN | AmdRegisters.CONTROL_EVT_LOG_EN
                 | AmdRegisters.CONTROL_CMDBUF_EN;
+        if ((efr & AmdRegisters.EFR_PPR_SUP) != 0) {
+            ppr = new PprLogHandler(this, hw, memory, byDevid, allocator.allocate(PprLogHandler.LOG_BYTES));
+            control |= AmdRegisters.CONTROL_PPR_EN | AmdRegisters.CONTROL_PPRINT_EN | AmdRegisters.CONTROL_PPRLOG_EN;
+        } else {
+            ppr = null;
+        }
+        hw.setPrgResponseSink((devid, pasid, prgIndex, code) -> {
+            AmdDevice d = byDevid.get(devid);
+            if (d != null) {
+                d.pri().prgResponse(prgIndex, pasid, code);
+            }
+        });
         if ((efr & AmdRegisters.EFR_GT_SUP) != 0) {
             control |= AmdRegisters.CONTROL_GT_EN;
         }
@@ -173,6 +185,7 @@ public final class AmdIommu implements IommuHardware {
                 : 0;
         AmdDevice dev = new AmdDevice(device, this, pasids);
         devices.put(devid, dev);
+        byDevid.put(devid, dev);
         dev.attached = blocked;
         writeDte(dev);
         flushDte(dev);
@@ -362,6 +375,9 @@ public final class AmdIommu implements IommuHardware {
                     q2 |= 1L << DeviceTableEntry.GPT_LEVEL_SHIFT;
                 }
                 domainId = dev.gcr3.domainId;
+            }
+            if (dev.pri().enabled()) {
+                q0 |= DeviceTableEntry.PPR; // dev_data->ppr: the device joined the IOPF queue
             }
         } else if (d instanceof AmdNestedDomain nd) {
             AmdPagingDomain parent = nd.parent();
@@ -693,6 +709,78 @@ public final class AmdIommu implements IommuHardware {
         }
         hw.write(AmdRegisters.EVT_HEAD, eventHead);
         return out;
+    }
+
+    // ---------------------------------------------------------------- I/O page faults (ppr.c)
+
+    /**
+     * dev_enable_feat(IOPF) always succeeds on AMD in 6.12; a function with PRI and ATS behind a
+     * unit with PPRSup joins the IOPF queue (dev_data->ppr): PRI on and DTE.PPR set, flushed.
+     */
+    @Override
+    public synchronized void enableIopf(IommuDevice idev) {
+        AmdDevice dev = (AmdDevice) idev;
+        if (ppr != null && dev.pci().pri() && dev.pci().ats()) {
+            dev.pri().setEnabled(true);
+            writeDte(dev);
+            flushDte(dev);
+            completionWait();
+        }
+    }
+
+    @Override
+    public synchronized void disableIopf(IommuDevice idev) {
+        AmdDevice dev = (AmdDevice) idev;
+        if (dev.pri().enabled()) {
+            dev.pri().setEnabled(false);
+            writeDte(dev);
+            flushDte(dev);
+            completionWait();
+        }
+    }
+
+    /** amd_iommu_page_response: COMPLETE_PPR_REQUEST with the group's PASID and tag. */
+    @Override
+    public void pageResponse(IommuDevice dev, io.uiommu.iommu.PageRequest last, int code) {
+        completePpr((AmdDevice) dev, last.pasid(), last.grpid(), code);
+    }
+
+    /** amd_iommu_complete_ppr (the PRG response carries the PASID: pri_tlp). */
+    synchronized void completePpr(AmdDevice dev, int pasid, int tag, int status) {
+        queue(PprLogEntry.completePpr(dev.deviceId(), pasid, true, tag, status));
+    }
+
+    /** The function's page request reaches the IOMMU; the PPR interrupt runs the handler in this thread. */
+    @Override
+    public void sendPageRequest(IommuDevice idev, io.uiommu.iommu.PageRequest r) {
+        AmdDevice dev = (AmdDevice) idev;
+        int perm = r.perm();
+        if (hw.pprRequest(dev.deviceId(), r.pasidValid(), r.pasid(), (perm & 1) != 0, (perm & 2) != 0, (perm & 4) != 0,
+                (perm & 8) == 0, r.lastPage(), r.grpid(), r.addr())) {
+            handlePprLog();
+        }
+    }
+
+    @Override
+    public boolean pageRequestable(Translation fault) {
+        return fault.faultCode == AmdEvent.IO_PAGE_FAULT;
+    }
+
+    /** The PPR log interrupt handler (amd_iommu_int_thread_pprlog). */
+    public void handlePprLog() {
+        if (ppr != null) {
+            ppr.handle();
+        }
+    }
+
+    /** The PPR log's address, or -1 without PPRSup (tests). */
+    public long pprLog() {
+        return ppr == null ? -1 : ppr.base();
+    }
+
+    /** Times the handler restarted the PPR log after an overflow. */
+    public long pprLogRestarts() {
+        return ppr == null ? 0 : ppr.restarts();
     }
 
     /** Writes a raw command into the buffer (tests and tools: what a buggy driver might send). */

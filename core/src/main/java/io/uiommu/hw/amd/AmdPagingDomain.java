@@ -156,6 +156,15 @@ public final class AmdPagingDomain extends IommuDomain {
     }
 
     @Override
+    public long leafDescriptor(long iova) {
+        Walk w = new Walk();
+        // A walk without A/D updates reads descriptors only; no lock is needed for that.
+        w.record = true;
+        w.reset(iova);
+        return format.walk(root, iova, 0, false, iommu.tables(), w) && w.recorded > 0 ? w.recordedAddress[w.recorded - 1] : -1;
+    }
+
+    @Override
     public long iovaToPhys(long iova) {
         synchronized (iommu) {
             cpuWalk.reset(iova);

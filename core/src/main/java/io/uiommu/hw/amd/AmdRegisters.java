@@ -37,6 +37,7 @@ public final class AmdRegisters {
     public static final long CONTROL_COMWAIT_INT_EN = 1L << 4;
     public static final long CONTROL_CMDBUF_EN = 1L << 12;
     public static final long CONTROL_PPRLOG_EN = 1L << 13;
+    public static final long CONTROL_PPRINT_EN = 1L << 14;
     public static final long CONTROL_PPR_EN = 1L << 15;
     public static final long CONTROL_GT_EN = 1L << 16;
 
@@ -46,6 +47,9 @@ public final class AmdRegisters {
     public static final long STATUS_COMWAIT_INT = 1L << 2;
     public static final long STATUS_EVT_RUN = 1L << 3;
     public static final long STATUS_CMDBUF_RUN = 1L << 4;
+    public static final long STATUS_PPR_OVERFLOW = 1L << 5;
+    public static final long STATUS_PPR_INT = 1L << 6;
+    public static final long STATUS_PPR_RUN = 1L << 7;
 
     // Extended Feature Register bits.
     public static final long EFR_PREF_SUP = 1L << 0;

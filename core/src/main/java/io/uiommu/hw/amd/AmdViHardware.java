@@ -2,6 +2,8 @@ package io.uiommu.hw.amd;
 
 import io.uiommu.iommu.CacheFill;
 import io.uiommu.iommu.IommuDomain;
+import io.uiommu.iommu.PageResponse;
+import io.uiommu.iommu.PrgResponseSink;
 import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.mem.PhysicalMemory;
@@ -43,10 +45,12 @@ public final class AmdViHardware {
     private boolean comWaitInt;
     private long exclBase;
     private long exclLimit;
-    private long pprLogReg;
-    private long pprHead;
-    private long pprTail;
     private final EventLog events;
+    private final PprLog ppr;
+    private boolean pprInt;
+    private long pprCompletions;
+    private volatile PrgResponseSink prgResponses = (rid, pasid, prgIndex, code) -> {
+    };
 
     private final DteCache dteCache = new DteCache();
     private final AmdIotlb iotlb = new AmdIotlb();
@@ -64,6 +68,7 @@ public final class AmdViHardware {
         this.efr = efr;
         this.efr2 = efr2;
         this.events = new EventLog(memory);
+        this.ppr = new PprLog(memory);
     }
 
     public long efr() {
@@ -87,14 +92,14 @@ public final class AmdViHardware {
             case AmdRegisters.EXCL_LIMIT -> exclLimit;
             case AmdRegisters.EFR -> efr;
             case AmdRegisters.EFR2 -> efr2;
-            case AmdRegisters.PPR_LOG_BASE -> pprLogReg;
+            case AmdRegisters.PPR_LOG_BASE -> ppr.reg();
             case AmdRegisters.CMD_HEAD -> cmdHead;
             case AmdRegisters.CMD_TAIL -> cmdTail;
             case AmdRegisters.EVT_HEAD -> events.head();
             case AmdRegisters.EVT_TAIL -> events.tail();
             case AmdRegisters.STATUS -> status();
-            case AmdRegisters.PPR_HEAD -> pprHead;
-            case AmdRegisters.PPR_TAIL -> pprTail;
+            case AmdRegisters.PPR_HEAD -> ppr.head();
+            case AmdRegisters.PPR_TAIL -> ppr.tail();
             default -> 0;
         };
     }
@@ -114,6 +119,15 @@ public final class AmdViHardware {
         }
         if ((control & AmdRegisters.CONTROL_CMDBUF_EN) != 0 && !cmdHalted) {
             s |= AmdRegisters.STATUS_CMDBUF_RUN;
+        }
+        if (ppr.overflow()) {
+            s |= AmdRegisters.STATUS_PPR_OVERFLOW;
+        }
+        if (pprInt) {
+            s |= AmdRegisters.STATUS_PPR_INT;
+        }
+        if ((control & AmdRegisters.CONTROL_PPRLOG_EN) != 0 && !ppr.overflow()) {
+            s |= AmdRegisters.STATUS_PPR_RUN;
         }
         return s;
     }
@@ -149,7 +163,7 @@ public final class AmdViHardware {
             }
             case AmdRegisters.EXCL_BASE -> exclBase = value;
             case AmdRegisters.EXCL_LIMIT -> exclLimit = value;
-            case AmdRegisters.PPR_LOG_BASE -> pprLogReg = value;
+            case AmdRegisters.PPR_LOG_BASE -> ppr.setBase(value);
             case AmdRegisters.CMD_HEAD -> {
                 if ((control & AmdRegisters.CONTROL_CMDBUF_EN) == 0 && cmdBytes != 0) {
                     cmdHead = (int) (value & 0x7fff0) % cmdBytes;
@@ -169,9 +183,15 @@ public final class AmdViHardware {
                 if ((value & AmdRegisters.STATUS_COMWAIT_INT) != 0) {
                     comWaitInt = false;
                 }
+                if ((value & AmdRegisters.STATUS_PPR_OVERFLOW) != 0) {
+                    ppr.clearOverflow();
+                }
+                if ((value & AmdRegisters.STATUS_PPR_INT) != 0) {
+                    pprInt = false;
+                }
             }
-            case AmdRegisters.PPR_HEAD -> pprHead = value & 0x7fff0;
-            case AmdRegisters.PPR_TAIL -> pprTail = value & 0x7fff0;
+            case AmdRegisters.PPR_HEAD -> ppr.setHead(value);
+            case AmdRegisters.PPR_TAIL -> ppr.setTail(value);
             default -> {
                 // read-only (EFR, EFR2, tails the hardware owns) or not modelled
             }
@@ -242,7 +262,18 @@ public final class AmdViHardware {
                 return (q0 & 0x0fff_ffff_ffff_0000L) == 0 && q1 == 0;
             }
             case AmdCommand.COMPLETE_PPR_REQUEST -> {
-                return (efr & AmdRegisters.EFR_PPR_SUP) != 0;
+                if ((efr & AmdRegisters.EFR_PPR_SUP) == 0 || (q0 & 0x0ff0_0000_ffff_0000L) != 0
+                        || (q1 & 0xffff_0e00_ffff_fffbL) != 0) {
+                    return false;
+                }
+                // The PRG response to the function (posted; it acts on it later).
+                int status = (int) (q1 >>> 44 & 0xf);
+                boolean gn = (q1 & AmdCommand.INV_GN) != 0;
+                prgResponses.prgResponse((int) (q0 & 0xffff), gn ? (int) (q0 >>> 32 & 0xfffff) : Translation.NO_PASID,
+                        (int) (q1 >>> 32 & 0x1ff), status == 0 ? PageResponse.SUCCESS
+                                : status == 1 ? PageResponse.INVALID : PageResponse.FAILURE);
+                pprCompletions++;
+                return true;
             }
             case AmdCommand.PREFETCH_IOMMU_PAGES -> {
                 return (efr & AmdRegisters.EFR_PREF_SUP) != 0;
@@ -486,10 +517,69 @@ public final class AmdViHardware {
     private void pageFault(int devid, int pasid, int domainId, long iova, boolean write, boolean guest, int flags,
             int level, boolean stage2, long q1, Translation out) {
         int f = flags | (write ? AmdEvent.FLAG_RW : 0) | (guest ? AmdEvent.FLAG_GN : 0);
-        if ((q1 & DeviceTableEntry.SA) == 0) {
+        // A translation request (ATS) is answered "no permission" instead of being logged.
+        if ((q1 & DeviceTableEntry.SA) == 0 && !out.translationRequest()) {
             logEvent(AmdEvent.q0(AmdEvent.IO_PAGE_FAULT, devid, guest ? pasid : domainId, f), iova);
         }
         out.fault(AmdEvent.IO_PAGE_FAULT, "IO_PAGE_FAULT", level, stage2);
+    }
+
+    // ---------------------------------------------------------------- peripheral page requests
+
+    /** Where COMPLETE_PPR_REQUEST sends PRG responses (the driver points it at its devices). */
+    public void setPrgResponseSink(PrgResponseSink sink) {
+        this.prgResponses = sink;
+    }
+
+    /**
+     * A PCIe page request from device {@code devid}: with PPRSup, Control.PPREn and PPRLogEn and
+     * the device's DTE allowing it (V and PPR) it is logged (a PAGE_SERVICE_REQUEST entry, GN with
+     * a PASID); a full log loses it (PPROverflow, and nothing more is logged until software
+     * restarts the log) and a lost last request of a group is answered Success so the function
+     * retries. Refused requests log INVALID_PPR_REQUEST and a last one is answered Invalid.
+     * Returns true when the PPR interrupt fires (Control.PPRIntEn): the caller runs the driver's
+     * handler then, outside this model's lock.
+     */
+    public synchronized boolean pprRequest(int devid, boolean gn, int pasid, boolean read, boolean write, boolean exec,
+            boolean user, boolean last, int prgIndex, long address) {
+        int tag = (prgIndex & 0x1ff) | (last ? PprLogEntry.TAG_LAST : 0);
+        int flags = (exec ? PprLogEntry.FLAG_EXEC : 0) | (read ? PprLogEntry.FLAG_READ : 0)
+                | (write ? PprLogEntry.FLAG_WRITE : 0) | (user ? PprLogEntry.FLAG_US : 0) | (gn ? PprLogEntry.FLAG_GN : 0);
+        long on = AmdRegisters.CONTROL_PPR_EN | AmdRegisters.CONTROL_PPRLOG_EN;
+        long dte = (long) devid * DeviceTableEntry.SIZE < devTableBytes
+                ? memory.readLong(devTableBase + (long) devid * DeviceTableEntry.SIZE) : 0;
+        int response = -1;
+        if ((efr & AmdRegisters.EFR_PPR_SUP) == 0 || (control & on) != on || (dte & DeviceTableEntry.V) == 0
+                || (dte & DeviceTableEntry.PPR) == 0) {
+            logEvent(AmdEvent.q0(AmdEvent.INVALID_PPR_REQUEST, devid, gn ? pasid : 0,
+                    (write ? AmdEvent.FLAG_RW : 0) | (gn ? AmdEvent.FLAG_GN : 0)), address);
+            response = PageResponse.INVALID;
+        } else if (!ppr.append(PprLogEntry.q0(devid, gn ? pasid : 0, tag, flags), address & ~0xfffL)) {
+            response = PageResponse.SUCCESS;
+        }
+        if (response >= 0) {
+            if (last) {
+                prgResponses.prgResponse(devid, gn ? pasid : Translation.NO_PASID, prgIndex, response);
+            }
+            if (response == PageResponse.INVALID) {
+                return false;
+            }
+        }
+        pprInt = true;
+        return (control & AmdRegisters.CONTROL_PPRINT_EN) != 0;
+    }
+
+    public synchronized long pprRequestsLogged() {
+        return ppr.written();
+    }
+
+    public synchronized long pprRequestsLost() {
+        return ppr.lost();
+    }
+
+    /** COMPLETE_PPR_REQUEST commands executed (tests). */
+    public synchronized long pprCompletions() {
+        return pprCompletions;
     }
 
     static String bdf(int devid) {

@@ -39,6 +39,7 @@ public final class MockIommuDriver implements IommuDriver {
 
     static final int IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
     static final int IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+    static final int IOMMU_HWPT_ALLOC_PASID = 1 << 3;
 
     private final PhysicalMemory memory;
     private final BitSet usedIds = new BitSet();
@@ -101,9 +102,13 @@ public final class MockIommuDriver implements IommuDriver {
     @Override
     public IommuDomain domainAllocUser(IommuDevice dev, int flags, IommuDomain parent, UserData data) {
         MockDevice mdev = (MockDevice) dev;
+        // Upstream's mock: a PASID-compatible domain only for a device that has PASIDs.
+        if ((flags & IOMMU_HWPT_ALLOC_PASID) != 0 && mdev.maxPasids() == 0) {
+            throw new IommufdException(Errno.EOPNOTSUPP, "device has no PASIDs");
+        }
         if (parent == null) {
             boolean dirty = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0;
-            if ((flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) != 0) {
+            if ((flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_ALLOC_PASID)) != 0) {
                 throw new IommufdException(Errno.EOPNOTSUPP, "unsupported paging flags");
             }
             if (data != null || dirty && mdev.noDirty()) {
@@ -111,7 +116,7 @@ public final class MockIommuDriver implements IommuDriver {
             }
             return new MockPagingDomain(this, mdev.hugeIova(), dirty);
         }
-        if (data == null || data.type() != IOMMU_HWPT_DATA_SELFTEST || flags != 0) {
+        if (data == null || data.type() != IOMMU_HWPT_DATA_SELFTEST || (flags & ~IOMMU_HWPT_ALLOC_PASID) != 0) {
             throw new IommufdException(Errno.EOPNOTSUPP, "nested mock domains need selftest data");
         }
         if (!(parent instanceof MockPagingDomain mockParent)) {
@@ -197,6 +202,43 @@ public final class MockIommuDriver implements IommuDriver {
         if (write && paging.dirtyTracking()) {
             paging.markDirty(iova);
         }
+    }
+
+    /** mock_ops.user_pasid_table: the nested domain on the RID serves PASIDs nothing is attached to. */
+    @Override
+    public boolean userPasidTable() {
+        return true;
+    }
+
+    /** mock_dev_enable_feat: every mock device joins the mock's fault queue; its function may send requests. */
+    @Override
+    public void enableIopf(IommuDevice dev) {
+        dev.pri().setEnabled(true);
+    }
+
+    @Override
+    public void disableIopf(IommuDevice dev) {
+        dev.pri().setEnabled(false);
+    }
+
+    /**
+     * The mock has no page request queue: a request goes straight to the core, as
+     * IOMMU_TEST_OP_TRIGGER_IOPF does.
+     */
+    @Override
+    public void sendPageRequest(IommuDevice dev, io.uiommu.iommu.PageRequest request) {
+        io.uiommu.iommu.IoPageFault.reportDeviceFault(dev, request);
+    }
+
+    /** mock_domain_page_response does nothing in the kernel; here the answer reaches the device. */
+    @Override
+    public void pageResponse(IommuDevice dev, io.uiommu.iommu.PageRequest last, int code) {
+        dev.pri().prgResponse(last.grpid(), last.pasidValid() ? last.pasid() : Translation.NO_PASID, code);
+    }
+
+    @Override
+    public boolean pageRequestable(Translation fault) {
+        return fault.faultCode == FAULT_NOT_PRESENT || fault.faultCode == FAULT_PERMISSION;
     }
 
     @Override

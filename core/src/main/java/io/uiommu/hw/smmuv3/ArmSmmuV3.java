@@ -92,6 +92,9 @@ public final class ArmSmmuV3 implements IommuHardware {
     private final long strtab;
     private final long cmdq;
     private final long evtq;
+    /** The PRI queue's consumer, or null without IDR0.PRI. */
+    private final PriQueueHandler pri;
+    private final Map<Integer, SmmuMaster> bySid = new java.util.concurrent.ConcurrentHashMap<>();
     private final long syncWord;
     private int cmdqProd;
     private long cmdqErrors;
@@ -145,7 +148,23 @@ public final class ArmSmmuV3 implements IommuHardware {
         hw.writeRegister(Smmu.IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVTQ_IRQEN);
         hw.writeRegister(Smmu.CR0, Smmu.CR0_CMDQEN);
         issue(Command.cfgiSteRange(0, 31), Command.tlbiNsnhAll());
-        hw.writeRegister(Smmu.CR0, Smmu.CR0_CMDQEN | Smmu.CR0_EVTQEN | Smmu.CR0_SMMUEN);
+        int priqen = 0;
+        if (hw.id.pri()) {
+            int log2 = Math.min(PriQueueHandler.PRIQ_LOG2, (idr1 >>> IdRegisters.IDR1_PRIQS_SHIFT) & 0x1f);
+            pri = new PriQueueHandler(this, hw, memory, bySid, allocator.allocate((long) PriEntry.BYTES << log2), log2);
+            // arm_smmu_setup_irqs: with PRI the PRI queue interrupt is on too.
+            hw.writeRegister(Smmu.IRQ_CTRL, hw.readRegister(Smmu.IRQ_CTRL) | Smmu.IRQ_CTRL_PRIQ_IRQEN);
+            priqen = Smmu.CR0_PRIQEN;
+        } else {
+            pri = null;
+        }
+        hw.setPrgResponseSink((sid, pasid, prgIndex, code) -> {
+            SmmuMaster m = bySid.get(sid);
+            if (m != null) {
+                m.pri().prgResponse(prgIndex, pasid, code);
+            }
+        });
+        hw.writeRegister(Smmu.CR0, Smmu.CR0_CMDQEN | Smmu.CR0_EVTQEN | priqen | Smmu.CR0_SMMUEN);
     }
 
     @Override
@@ -238,6 +257,7 @@ public final class ArmSmmuV3 implements IommuHardware {
         int bits = Math.min(ssidBits, device.pasidBits());
         SmmuMaster m = new SmmuMaster(device, this, bits);
         masters.put(device.name(), m);
+        bySid.put(sid, m);
         writeSte(m, Ste.abort());
         return m;
     }
@@ -341,6 +361,68 @@ public final class ArmSmmuV3 implements IommuHardware {
     /** Events handed to a vIOMMU's vEVENTQ. */
     public synchronized long eventsForwarded() {
         return eventsForwarded;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // I/O page faults (PRI)
+
+    /**
+     * dev_enable_feat(IOPF): the master needs PRI (its capability with ATS, and IDR0.PRI), else
+     * EINVAL as arm_smmu_master_iopf_supported refuses. Linux 6.12 accepts only stall-capable
+     * masters; uiommu models PRI instead of stall, so a PRI master is what qualifies.
+     */
+    @Override
+    public void enableIopf(IommuDevice dev) {
+        SmmuMaster m = (SmmuMaster) dev;
+        if (pri == null || !m.pci().pri() || !m.pci().ats()) {
+            throw new IommufdException(Errno.EINVAL, dev + " cannot send page requests (needs ATS, PRI, IDR0.PRI)");
+        }
+        m.pri().setEnabled(true);
+    }
+
+    @Override
+    public void disableIopf(IommuDevice dev) {
+        dev.pri().setEnabled(false);
+    }
+
+    @Override
+    public void pageResponse(IommuDevice dev, io.uiommu.iommu.PageRequest last, int code) {
+        if (pri != null) {
+            pri.respond((SmmuMaster) dev, last, code);
+        }
+    }
+
+    /** The master's PRI message reaches the SMMU; the PRI queue interrupt runs the handler in this thread. */
+    @Override
+    public void sendPageRequest(IommuDevice dev, io.uiommu.iommu.PageRequest r) {
+        SmmuMaster m = (SmmuMaster) dev;
+        int perm = r.perm();
+        if (hw.priRequest(m.streamId(), r.pasidValid(), r.pasid(), (perm & 1) != 0, (perm & 2) != 0, (perm & 4) != 0,
+                (perm & 8) != 0, r.lastPage(), r.grpid(), r.addr())) {
+            handlePriQueue();
+        }
+    }
+
+    @Override
+    public boolean pageRequestable(Translation fault) {
+        return Smmu.pageRequestable(fault.faultCode);
+    }
+
+    /** The PRI queue interrupt handler (arm_smmu_priq_thread). */
+    public void handlePriQueue() {
+        if (pri != null) {
+            pri.handle();
+        }
+    }
+
+    /** The PRI queue's address, or -1 without PRI (tests). */
+    public long priQueue() {
+        return pri == null ? -1 : pri.base();
+    }
+
+    /** Times the handler found requests lost to a full PRI queue. */
+    public long priQueueOverflows() {
+        return pri == null ? 0 : pri.overflows();
     }
 
     // ---------------------------------------------------------------------------------------------

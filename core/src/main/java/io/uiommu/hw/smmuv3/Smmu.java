@@ -2,6 +2,8 @@ package io.uiommu.hw.smmuv3;
 
 import io.uiommu.iommu.CacheFill;
 import io.uiommu.iommu.IommuDomain;
+import io.uiommu.iommu.PageResponse;
+import io.uiommu.iommu.PrgResponseSink;
 import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.mem.PhysicalMemory;
@@ -57,6 +59,11 @@ public final class Smmu {
     public static final int EVTQ_BASE = 0xa0;
     public static final int EVTQ_PROD = 0x100a8;
     public static final int EVTQ_CONS = 0x100ac;
+    public static final int PRIQ_BASE = 0xc0;
+    public static final int PRIQ_PROD = 0x100c8;
+    public static final int PRIQ_CONS = 0x100cc;
+    public static final int IRQ_CTRL_PRIQ_IRQEN = 1 << 1;
+    public static final int PRIQ_OVFLG = PriQueue.OVFLG;
 
     public static final int CR0_SMMUEN = 1;
     public static final int CR0_PRIQEN = 1 << 1;
@@ -100,6 +107,10 @@ public final class Smmu {
     private long evtqBase;
     private int evtqProd;
     private int evtqCons;
+    final PriQueue priq;
+    private volatile PrgResponseSink prgResponses = (rid, pasid, prgIndex, code) -> {
+    };
+    private long priResponses;
 
     /**
      * Bumped by every TLBI / CFGI (under the monitor). A translation that walked or fetched before
@@ -125,6 +136,7 @@ public final class Smmu {
         this.auditor = auditor;
         this.id = new IdRegisters(unit);
         this.scratch = ThreadLocal.withInitial(Scratch::new);
+        this.priq = new PriQueue(memory, (id.idr[1] >>> IdRegisters.IDR1_PRIQS_SHIFT) & 0x1f);
     }
 
     public IommuUnit unit() {
@@ -160,6 +172,9 @@ public final class Smmu {
             case EVTQ_BASE -> evtqBase;
             case EVTQ_PROD -> Integer.toUnsignedLong(evtqProd);
             case EVTQ_CONS -> Integer.toUnsignedLong(evtqCons);
+            case PRIQ_BASE -> id.pri() ? priq.base() : 0;
+            case PRIQ_PROD -> id.pri() ? Integer.toUnsignedLong(priq.prod()) : 0;
+            case PRIQ_CONS -> id.pri() ? Integer.toUnsignedLong(priq.cons()) : 0;
             default -> 0;
         };
     }
@@ -191,6 +206,16 @@ public final class Smmu {
             }
             case EVTQ_BASE -> evtqBase = value;
             case EVTQ_CONS -> evtqCons = v & queueIndexMask(evtqBase);
+            case PRIQ_BASE -> {
+                if (id.pri()) {
+                    priq.setBase(value);
+                }
+            }
+            case PRIQ_CONS -> {
+                if (id.pri()) {
+                    priq.setCons(v);
+                }
+            }
             default -> {
                 // IDRs, ACKs and PROD/CONS owned by the SMMU are read-only
             }
@@ -306,11 +331,23 @@ public final class Smmu {
                 }
                 tlb.invalidate((t, b, l) -> false); // no EL2 regime is modelled
             }
-            case Command.ATC_INV, Command.PRI_RESP -> {
+            case Command.ATC_INV -> {
                 if ((dw0 & Command.SSV) != 0 && id.ssidBits() == 0) {
                     return CERROR_ILL;
                 }
-                // no ATC and no PRI queue are modelled: nothing cached to drop, no request pending
+                // no ATC is modelled: nothing cached to drop
+            }
+            case Command.PRI_RESP -> {
+                int resp = (int) (dw1 >>> 12) & 3;
+                if ((dw0 & Command.SSV) != 0 && id.ssidBits() == 0 || !id.pri() || resp == 3) {
+                    return CERROR_ILL;
+                }
+                // The PRG response message to the function (posted; it acts on it later).
+                int code = resp == PriEntry.RESP_SUCC ? PageResponse.SUCCESS
+                        : resp == PriEntry.RESP_FAIL ? PageResponse.FAILURE : PageResponse.INVALID;
+                prgResponses.prgResponse(Command.sid(dw0),
+                        (dw0 & Command.SSV) != 0 ? Command.ssid(dw0) : Translation.NO_PASID, (int) dw1 & 0x1ff, code);
+                priResponses++;
             }
             case Command.SYNC -> {
                 int cs = (int) (dw0 >>> Command.SYNC_CS_SHIFT) & 3;
@@ -402,6 +439,53 @@ public final class Smmu {
     /** Events dropped because the queue was full or disabled. */
     public synchronized long eventsLost() {
         return eventsLost;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // PRI queue
+
+    /** Where CMD_PRI_RESP sends PRG responses (the driver points it at its masters' PRI functions). */
+    public void setPrgResponseSink(PrgResponseSink sink) {
+        this.prgResponses = sink;
+    }
+
+    /**
+     * A PRI page request message from StreamID {@code sid}: with IDR0.PRI and CR0.PRIQEN it is
+     * written to the PRI queue; a full queue loses it (OVFLG toggles) and a lost last request of a
+     * group is answered Success so the function retries. With the queue off the group is denied.
+     * Returns true when the PRI queue interrupt fires (IRQ_CTRL.PRIQ_IRQEN): the caller runs the
+     * driver's handler then, outside this model's lock.
+     */
+    public boolean priRequest(int sid, boolean ssv, int ssid, boolean read, boolean write, boolean exec, boolean priv,
+            boolean last, int prgIndex, long address) {
+        synchronized (this) {
+            int pasid = ssv ? ssid : Translation.NO_PASID;
+            if (!id.pri() || (cr0 & CR0_PRIQEN) == 0) {
+                if (last) {
+                    prgResponses.prgResponse(sid, pasid, prgIndex, PageResponse.INVALID);
+                }
+                return false;
+            }
+            if (!priq.append(PriEntry.dword0(sid, ssv, ssid, read, write, exec, priv, last),
+                    PriEntry.dword1(prgIndex, address)) && last) {
+                prgResponses.prgResponse(sid, pasid, prgIndex, PageResponse.SUCCESS);
+            }
+            return (irqCtrl & IRQ_CTRL_PRIQ_IRQEN) != 0;
+        }
+    }
+
+    /** PRI requests written to the queue, and lost to a full one (tests). */
+    public synchronized long priRequestsQueued() {
+        return priq.written();
+    }
+
+    public synchronized long priRequestsLost() {
+        return priq.lost();
+    }
+
+    /** CMD_PRI_RESP commands executed (tests). */
+    public synchronized long priResponses() {
+        return priResponses;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -617,10 +701,16 @@ public final class Smmu {
             default -> Event.F_TRANSLATION;
         };
         out.fault(eventId, Event.name(eventId), level, stage2);
-        if (recorded) {
+        // An ATS translation request without permission is answered so, not recorded as an event.
+        if (recorded && !(out.translationRequest() && pageRequestable(eventId))) {
             recordEvent(Event.dword0(eventId, sid, ssid), Event.dword1(write, stage2, eventClass), iova,
                     stage2 ? ipa & Event.IPA_MASK : 0);
         }
+    }
+
+    /** Faults a translation request answers with "no permission" (the function may ask for the page). */
+    static boolean pageRequestable(int eventId) {
+        return eventId == Event.F_TRANSLATION || eventId == Event.F_PERMISSION || eventId == Event.F_ACCESS;
     }
 
     /** A configuration error or stream fault: always recorded, level 0. */

@@ -132,6 +132,14 @@ public final class SmmuPagingDomain extends IommuDomain {
     }
 
     @Override
+    public long leafDescriptor(long iova) {
+        Walk w = new Walk();
+        w.record = true;
+        w.reset(iova);
+        return format.walk(root, iova, 0, false, tables, w) && w.recorded > 0 ? w.recordedAddress[w.recorded - 1] : -1;
+    }
+
+    @Override
     public long iovaToPhys(long iova) {
         Walk w = new Walk();
         return format.walk(root, iova, 0, false, tables, w) ? w.outputAddress : -1;

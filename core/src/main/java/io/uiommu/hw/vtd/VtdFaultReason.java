@@ -17,6 +17,7 @@ public enum VtdFaultReason {
     CONTEXT_ENTRY_INVALID(0x43, "Invalid Context Entry"),
     CONTEXT_PASID_DISABLED(0x45, "PASID Enable field in Context Entry is clear"),
     CONTEXT_PASID_TOO_LARGE(0x46, "PASID is larger than the max in Context Entry"),
+    CONTEXT_PRE_CLEAR(0x47, "PRE bit in a present SM context entry is clear"),
     PASID_DIRECTORY_ACCESS(0x50, "Error attempting to access the PASID Directory Entry"),
     PASID_DIRECTORY_NOT_PRESENT(0x51, "Present bit in Directory Entry is clear"),
     PASID_DIRECTORY_RESERVED(0x52, "Non-zero reserved field set in PASID Directory Entry"),
@@ -49,6 +50,19 @@ public enum VtdFaultReason {
     VtdFaultReason(int code, String description) {
         this.code = code;
         this.description = description;
+    }
+
+    /**
+     * Whether a translation request (ATS) meeting this fault gets "no permission" back instead of
+     * a fault record, so a function with PRI may ask for the page: entries not present and
+     * permissions the tables do not grant.
+     */
+    public boolean pageRequestable() {
+        return switch (this) {
+            case FS_ENTRY_NOT_PRESENT, SS_ENTRY_NOT_PRESENT, FS_PML_READ_NESTED, FS_ENTRY_READ_NESTED,
+                    FS_ENTRY_WRITE_NESTED, WRITE_PERMISSION, READ_PERMISSION -> true;
+            default -> false;
+        };
     }
 
     /** The FR value. */

@@ -1,6 +1,8 @@
 package io.uiommu.hw.vtd;
 
 import io.uiommu.iommu.IommuDomain;
+import io.uiommu.iommu.PageResponse;
+import io.uiommu.iommu.PrgResponseSink;
 import io.uiommu.iommu.StaleTranslationAuditor;
 import io.uiommu.iommu.Translation;
 import io.uiommu.mem.PhysicalMemory;
@@ -16,8 +18,10 @@ import io.uiommu.pt.Walk;
  *
  * <p>Registers (byte offsets): VER 0x00, CAP 0x08, ECAP 0x10, GCMD 0x18, GSTS 0x1C, RTADDR 0x20,
  * CCMD 0x28 (register-based invalidation: not modelled, reads 0), FSTS 0x34, FECTL 0x38, IQH 0x80,
- * IQT 0x88, IQA 0x90, ICS 0x9C, IQERCD 0xB0, IVA/IOTLB at ECAP.IRO (not modelled), fault records at
- * CAP.FRO.
+ * IQT 0x88, IQA 0x90, ICS 0x9C, IQERCD 0xB0, page request queue PQH 0xC0, PQT 0xC8, PQA 0xD0,
+ * PRS 0xDC, PECTL/PEDATA/PEADDR/PEUADDR 0xE0-0xEC (with ECAP.PRS), IVA/IOTLB at ECAP.IRO (not
+ * modelled), fault records at CAP.FRO. Page requests from devices go to {@link #pageRequest}; page
+ * group response descriptors become PRG responses to the device through the {@link PrgResponseSink}.
  *
  * <p>Locking: register writes and queue processing under this object's monitor; translation takes
  * no lock (caches are lock-free for readers, registers it reads are volatile).
@@ -37,6 +41,18 @@ public final class VtdHardware {
     public static final int IQA = 0x90;
     public static final int ICS = 0x9C;
     public static final int IQERCD = 0xB0;
+    public static final int PQH = 0xC0;
+    public static final int PQT = 0xC8;
+    public static final int PQA = 0xD0;
+    public static final int PRS = 0xDC;
+    public static final int PECTL = 0xE0;
+    public static final int PEDATA = 0xE4;
+    public static final int PEADDR = 0xE8;
+    public static final int PEUADDR = 0xEC;
+    public static final int PRS_PPR = PageRequestQueue.PRS_PPR;
+    public static final int PRS_PRO = PageRequestQueue.PRS_PRO;
+    public static final int PECTL_IM = PageRequestQueue.PECTL_IM;
+    public static final int PECTL_IP = PageRequestQueue.PECTL_IP;
 
     public static final int GCMD_TE = 1 << 31;
     public static final int GCMD_SRTP = 1 << 30;
@@ -69,6 +85,9 @@ public final class VtdHardware {
     final PasidCache pasidCache;
     final IoTlb iotlb;
     final FaultRecorder faults;
+    final PageRequestQueue prq;
+    private volatile PrgResponseSink prgResponses = (rid, pasid, prgIndex, code) -> {
+    };
     private final PageTableFormat[] secondStage = new PageTableFormat[6];
     private final PageTableFormat[] firstStage = new PageTableFormat[6];
     private final ThreadLocal<Scratch> scratch;
@@ -86,6 +105,9 @@ public final class VtdHardware {
     private int fectl;
     private long iqercd;
     private long descriptorsProcessed;
+    private long pageGroupResponses;
+    /** A page request event fired by clearing PECTL.IM, not yet handed to the driver. */
+    private boolean pendingEvent;
 
     /** Per-thread buffers of a translation, so that it does not allocate. */
     private static final class Scratch {
@@ -113,6 +135,7 @@ public final class VtdHardware {
         this.pasidCache = new PasidCache(auditor);
         this.iotlb = new IoTlb(memory, auditor);
         this.faults = new FaultRecorder(caps.faultRecordCount());
+        this.prq = new PageRequestQueue(memory);
         for (int levels = 3; levels <= 5; levels++) {
             secondStage[levels] = VtdFormats.secondStage(levels);
         }
@@ -145,6 +168,9 @@ public final class VtdHardware {
             case FECTL -> fectl;
             case ICS -> ics;
             case GCMD -> 0;
+            case PRS -> prq.prs();
+            case PECTL -> prq.pectl();
+            case PEDATA -> prq.pedata();
             default -> (int) (read64(offset & ~7) >>> ((offset & 4) * 8));
         };
     }
@@ -163,7 +189,11 @@ public final class VtdHardware {
             case IQT -> iqt;
             case IQA -> iqa;
             case IQERCD -> iqercd;
-            case VER, GCMD, FSTS, ICS -> read32(offset) & 0xFFFF_FFFFL;
+            case PQH -> prq.pqh();
+            case PQT -> prq.pqt();
+            case PQA -> prq.pqa();
+            case PEADDR -> prq.peaddr();
+            case VER, GCMD, FSTS, ICS, PRS, PECTL -> read32(offset) & 0xFFFF_FFFFL;
             default -> 0;
         };
     }
@@ -184,6 +214,9 @@ public final class VtdHardware {
             }
             case FECTL -> fectl = value & (1 << 31);
             case ICS -> ics &= ~(value & ICS_IWC);
+            case PRS -> prq.writePrs(value);
+            case PECTL -> pendingEvent |= prq.writePectl(value);
+            case PEDATA -> prq.setPedata(value);
             default -> write64(offset & ~7, (read64(offset & ~7) & ~(0xFFFF_FFFFL << ((offset & 4) * 8)))
                     | (value & 0xFFFF_FFFFL) << ((offset & 4) * 8));
         }
@@ -204,7 +237,10 @@ public final class VtdHardware {
                 iqt = value & 0x7FFF0L;
                 processQueue();
             }
-            case GCMD, FSTS, FECTL, ICS -> write32(offset, (int) value);
+            case PQH -> prq.setPqh(value);
+            case PQA -> prq.setPqa(value);
+            case PEADDR -> prq.setPeaddr(value);
+            case GCMD, FSTS, FECTL, ICS, PRS, PECTL -> write32(offset, (int) value);
             default -> {
                 // read-only or unmodelled: ignored
             }
@@ -351,9 +387,19 @@ public final class VtdHardware {
                 // No device-side translation caches are modelled: nothing to drop.
             }
             case InvalidationDescriptor.PAGE_GROUP_RESPONSE -> {
-                if (caps.ecapField("PRS") == 0) {
+                if (caps.ecapField("PRS") == 0 || (qw0 & PageRequestDescriptor.RESPONSE_RESERVED0) != 0
+                        || (qw1 & PageRequestDescriptor.RESPONSE_RESERVED1) != 0) {
                     return false;
                 }
+                // The PRG response message to the function; it acts on it later (posted).
+                int rc = PageRequestDescriptor.responseCode(qw0);
+                int code = rc == PageRequestDescriptor.RESPONSE_SUCCESS ? PageResponse.SUCCESS
+                        : rc == PageRequestDescriptor.RESPONSE_INVALID ? PageResponse.INVALID : PageResponse.FAILURE;
+                boolean pp = (qw0 & PageRequestDescriptor.RESPONSE_PASID_PRESENT) != 0;
+                prgResponses.prgResponse(PageRequestDescriptor.rid(qw0),
+                        pp ? PageRequestDescriptor.pasid(qw0) : Translation.NO_PASID,
+                        PageRequestDescriptor.prgIndex(qw1), code);
+                pageGroupResponses++;
             }
             case InvalidationDescriptor.WAIT -> {
                 if ((qw0 & InvalidationDescriptor.WAIT_SW) != 0) {
@@ -371,6 +417,82 @@ public final class VtdHardware {
             }
         }
         return true;
+    }
+
+    // ---- page requests ----
+
+    /** Where page group responses go (the driver points it at its devices' PRI functions). */
+    public void setPrgResponseSink(PrgResponseSink sink) {
+        this.prgResponses = sink;
+    }
+
+    /**
+     * A page request message from source id {@code sid} (VT-d 3.x section 7.4): with ECAP.PRS and
+     * PRE set in the device's scalable context entry it is written to the page request queue (or,
+     * with the queue full or PRO set, dropped: a dropped last-page request is answered Success so
+     * the function retries). Without PRS, or with a context entry that is absent or has PRE clear,
+     * the request is refused: fault 0x47 recorded (PRE clear) and a last-page request answered
+     * Invalid Request. Returns true when the page request event (interrupt) fired: the caller runs
+     * the driver's handler then, outside this model's lock.
+     */
+    public boolean pageRequest(int sid, boolean pasidPresent, int pasid, boolean read, boolean write, boolean execute,
+            boolean privileged, boolean lastPage, int prgIndex, long address) {
+        boolean fire;
+        synchronized (this) {
+            fire = pendingEvent;
+            pendingEvent = false;
+            PageRequestQueue.Outcome outcome = null;
+            long ctx0 = -1;
+            if (caps.ecapField("PRS") != 0 && rootTablePointerSet) {
+                long root = memory.readLong(RootEntry.halfAddress(rootTableAddress & ~0xFFFL, sid >>> 8, sid & 0xFF));
+                if ((root & RootEntry.PRESENT) != 0) {
+                    ctx0 = memory.readLong(ContextEntry.address(root & RootEntry.POINTER_MASK, sid & 0xFF));
+                }
+            }
+            if (ctx0 >= 0 && (ctx0 & ContextEntry.PRESENT) != 0 && (ctx0 & ContextEntry.PRE) != 0) {
+                outcome = prq.receive(PageRequestDescriptor.qword0(sid, pasidPresent, pasid, execute, privileged),
+                        PageRequestDescriptor.qword1(read, write, lastPage, prgIndex, address));
+            } else if (ctx0 >= 0 && (ctx0 & ContextEntry.PRESENT) != 0 && (ctx0 & ContextEntry.FPD) == 0) {
+                faults.record(VtdFaultReason.CONTEXT_PRE_CLEAR, sid, pasidPresent ? pasid : Translation.NO_PASID,
+                        address, write);
+            }
+            if (outcome == null) {
+                if (lastPage) {
+                    prgResponses.prgResponse(sid, pasidPresent ? pasid : Translation.NO_PASID, prgIndex,
+                            PageResponse.INVALID);
+                }
+                return fire;
+            }
+            if (outcome == PageRequestQueue.Outcome.DROPPED || outcome == PageRequestQueue.Outcome.DROPPED_INTERRUPT) {
+                if (lastPage) {
+                    prgResponses.prgResponse(sid, pasidPresent ? pasid : Translation.NO_PASID, prgIndex,
+                            PageResponse.SUCCESS);
+                }
+            }
+            return fire || outcome == PageRequestQueue.Outcome.QUEUED_INTERRUPT
+                    || outcome == PageRequestQueue.Outcome.DROPPED_INTERRUPT;
+        }
+    }
+
+    /** Whether clearing PECTL.IM fired a pending page request event; reading clears the flag. */
+    public synchronized boolean takePendingPageRequestEvent() {
+        boolean fire = pendingEvent;
+        pendingEvent = false;
+        return fire;
+    }
+
+    /** Page requests written to the queue, and dropped for a full queue or PRO (tests). */
+    public synchronized long pageRequestsQueued() {
+        return prq.written();
+    }
+
+    public synchronized long pageRequestsDropped() {
+        return prq.dropped();
+    }
+
+    /** Page group response descriptors executed (tests). */
+    public synchronized long pageGroupResponses() {
+        return pageGroupResponses;
     }
 
     /** Descriptors executed since reset (tests). */
@@ -734,7 +856,8 @@ public final class VtdHardware {
 
     private boolean fault(Translation out, VtdFaultReason reason, int level, boolean stage2, boolean fpd, int sid,
             int pasid, long iova, boolean write, Scratch s) {
-        if (!fpd) {
+        // A translation request that finds no permission gets R=W=0 back, not a fault record.
+        if (!fpd && !(out.translationRequest() && reason.pageRequestable())) {
             faults.record(reason, sid, pasid, iova, write);
         }
         out.descriptorReads = s == null ? 0 : s.reads;

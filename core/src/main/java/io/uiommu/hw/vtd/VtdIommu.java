@@ -1,6 +1,8 @@
 package io.uiommu.hw.vtd;
 
+import io.uiommu.iommu.IoPageFault;
 import io.uiommu.iommu.IommuDevice;
+import io.uiommu.iommu.PageRequest;
 import io.uiommu.iommu.IommuDomain;
 import io.uiommu.iommu.IommuHardware;
 import io.uiommu.iommu.StaleTranslationAuditor;
@@ -38,6 +40,7 @@ public final class VtdIommu implements IommuHardware {
     static final int RESERVED_DIDS = 2;
     static final int IOMMU_HWPT_ALLOC_NEST_PARENT = 1;
     static final int IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+    static final int IOMMU_HWPT_ALLOC_PASID = 1 << 3;
     static final int IOMMU_HWPT_DATA_VTD_S1 = 1;
     public static final int IOMMU_HW_INFO_TYPE_INTEL_VTD = 1;
     static final int IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 = 1;
@@ -58,7 +61,7 @@ public final class VtdIommu implements IommuHardware {
     private final FrameTableAllocator allocator;
     private final long rootTable;
     private final Map<String, VtdDevice> devices = new HashMap<>();
-    private final Map<Integer, VtdDevice> bySid = new HashMap<>();
+    private final Map<Integer, VtdDevice> bySid = new java.util.concurrent.ConcurrentHashMap<>();
     private final BitSet domainIds = new BitSet();
     private final long queueBase;
     private final long statusAddress;
@@ -67,6 +70,11 @@ public final class VtdIommu implements IommuHardware {
     private int gcmd;
     private long invalidationsSubmitted;
     private final int agaw;
+    /** The page request queue (PRQ_ORDER 4: 16 pages, 2048 descriptors), or -1 without ECAP.PRS. */
+    private final long prqBase;
+    /** iommu->iopf_lock: one page request handler at a time. */
+    private final Object prqLock = new Object();
+    private long prqOverflows;
     private final IommuDomain blocked = new IommuDomain(IommuDomain.Type.BLOCKED, this) {
         @Override
         public String toString() {
@@ -103,7 +111,25 @@ public final class VtdIommu implements IommuHardware {
                 InvalidationDescriptor.iotlb(InvalidationDescriptor.IOTLB_GLOBAL, 0, true), 0);
         gcmd |= VtdHardware.GCMD_TE;
         hw.write32(VtdHardware.GCMD, gcmd);
+        if (caps.ecapField("PRS") != 0) {
+            // intel_iommu_enable_prq: the queue, then the interrupt unmasked (request_threaded_irq).
+            prqBase = allocator.allocate((long) PhysicalMemory.PAGE_SIZE << PRQ_ORDER);
+            hw.write64(VtdHardware.PQH, 0);
+            hw.write64(VtdHardware.PQT, 0);
+            hw.write64(VtdHardware.PQA, prqBase | PRQ_ORDER);
+            hw.write32(VtdHardware.PECTL, 0);
+        } else {
+            prqBase = -1;
+        }
+        hw.setPrgResponseSink((rid, pasid, prgIndex, code) -> {
+            VtdDevice d = bySid.get(rid);
+            if (d != null) {
+                d.pri().prgResponse(prgIndex, pasid, code);
+            }
+        });
     }
+
+    static final int PRQ_ORDER = 4;
 
     // ---- plumbing ----
 
@@ -294,12 +320,13 @@ public final class VtdIommu implements IommuHardware {
         boolean dirty = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0;
         boolean nestParent = (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) != 0;
         if (parent != null) {
-            if (!caps.nesting() || flags != 0) {
+            if (!caps.nesting() || (flags & ~IOMMU_HWPT_ALLOC_PASID) != 0) {
                 throw new IommufdException(Errno.EOPNOTSUPP, "no nesting on this unit, or flags on a nested domain");
             }
             return nestedDomainAlloc(parent, data);
         }
-        if ((flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) != 0) {
+        // ALLOC_PASID needs nothing special: every VT-d paging domain can sit in a PASID entry.
+        if ((flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_ALLOC_PASID)) != 0) {
             throw new IommufdException(Errno.EOPNOTSUPP, "unsupported HWPT flags 0x" + Integer.toHexString(flags));
         }
         if (nestParent && !caps.nesting()) {
@@ -712,6 +739,160 @@ public final class VtdIommu implements IommuHardware {
     public void translate(IommuDevice dev, int pasid, long iova, int access, Translation out) {
         VtdDevice v = (VtdDevice) dev;
         hw.translate(v.sid(), pasid, iova, access, out);
+    }
+
+    // ---- I/O page faults (prq.c) ----
+
+    /**
+     * intel_iommu_enable_iopf: the device needs ATS enabled and PRI supported (its PRI capability,
+     * ECAP.PRS and ECAP.PDS), else ENODEV; then PRE in its context entry (context_flip_pri, with a
+     * device-selective context-cache and a device-TLB invalidation) and PRI on the function.
+     */
+    @Override
+    public synchronized void enableIopf(IommuDevice dev) {
+        VtdDevice v = vtdDevice(dev);
+        if (!v.atsSupported || !v.pci().pri() || caps.ecapField("PRS") == 0 || caps.ecapField("PDS") == 0) {
+            throw new IommufdException(Errno.ENODEV, dev + " cannot use page requests (needs ATS, PRI, ECAP.PRS/PDS)");
+        }
+        flipPri(v, true);
+        v.pri().setEnabled(true);
+    }
+
+    /** intel_iommu_disable_iopf: PRE cleared first (no new requests), then PRI off on the function. */
+    @Override
+    public synchronized void disableIopf(IommuDevice dev) {
+        VtdDevice v = vtdDevice(dev);
+        flipPri(v, false);
+        v.pri().setEnabled(false);
+    }
+
+    private void flipPri(VtdDevice v, boolean enable) {
+        long ctx = contextEntryAddress(v.bus(), v.devfn());
+        long q0 = memory.readLong(ctx);
+        memory.writeLong(ctx, enable ? q0 | ContextEntry.PRE : q0 & ~ContextEntry.PRE);
+        List<Long> d = new ArrayList<>();
+        add(d, InvalidationDescriptor.contextCache(InvalidationDescriptor.CC_DEVICE, 0, v.sid(), 0), 0);
+        if (v.atsSupported) {
+            add(d, InvalidationDescriptor.deviceTlb(v.sid(), 0), 0);
+        }
+        submit(d);
+    }
+
+    /**
+     * intel_iommu_page_response: a page group response descriptor (RID, PASID if the request had
+     * one, response code, PRG index, LPIG) through the invalidation queue; the unit sends the PRG
+     * response to the function.
+     */
+    @Override
+    public void pageResponse(IommuDevice dev, PageRequest last, int code) {
+        VtdDevice v = vtdDevice(dev);
+        submit(PageRequestDescriptor.response0(v.sid(), last.pasidValid(), last.pasid(), code),
+                PageRequestDescriptor.response1(last.grpid(), last.lastPage()));
+    }
+
+    /**
+     * The function's page request message reaches the unit; when the page request event fires,
+     * the handler ({@link #handlePageRequests}) runs in this thread, as the threaded IRQ would.
+     */
+    @Override
+    public void sendPageRequest(IommuDevice dev, PageRequest r) {
+        VtdDevice v = vtdDevice(dev);
+        int perm = r.perm();
+        if (hw.pageRequest(v.sid(), r.pasidValid(), r.pasid(), (perm & PageRequest.PERM_READ) != 0,
+                (perm & PageRequest.PERM_WRITE) != 0, (perm & PageRequest.PERM_EXEC) != 0,
+                (perm & PageRequest.PERM_PRIV) != 0, r.lastPage(), r.grpid(), r.addr())) {
+            handlePageRequests();
+        }
+    }
+
+    @Override
+    public boolean pageRequestable(Translation fault) {
+        VtdFaultReason r = VtdFaultReason.of(fault.faultCode);
+        return r != null && r.pageRequestable();
+    }
+
+    /**
+     * prq_event_thread: clears PRS.PPR, reads PQH..PQT, decodes each descriptor and reports it to
+     * the iommu core (bad ones — non-canonical address, privileged read/write, execute with read,
+     * unknown requester — are answered Invalid if they end a group; stop markers are dropped),
+     * moves PQH to the tail, and after an overflow with the queue empty drops partial groups and
+     * clears PRO.
+     */
+    public void handlePageRequests() {
+        if (prqBase < 0) {
+            return;
+        }
+        synchronized (prqLock) {
+            hw.write32(VtdHardware.PRS, VtdHardware.PRS_PPR);
+            long bytes = (long) PhysicalMemory.PAGE_SIZE << PRQ_ORDER;
+            long tail = hw.read64(VtdHardware.PQT) & (bytes - PageRequestDescriptor.SIZE);
+            long head = hw.read64(VtdHardware.PQH) & (bytes - PageRequestDescriptor.SIZE);
+            while (head != tail) {
+                long at = prqBase + head;
+                long qw0 = memory.readLong(at);
+                long qw1 = memory.readLong(at + 8);
+                head = (head + PageRequestDescriptor.SIZE) % bytes;
+                long address = PageRequestDescriptor.address(qw1);
+                boolean rd = PageRequestDescriptor.read(qw1);
+                boolean wr = PageRequestDescriptor.write(qw1);
+                VtdDevice dev = bySid.get(PageRequestDescriptor.rid(qw0));
+                if (!canonical(address) || PageRequestDescriptor.privileged(qw0) && (rd || wr)
+                        || PageRequestDescriptor.execute(qw0) && rd || dev == null) {
+                    if (PageRequestDescriptor.lpig(qw1)) {
+                        submit(PageRequestDescriptor.response0(PageRequestDescriptor.rid(qw0),
+                                PageRequestDescriptor.pasidPresent(qw0), PageRequestDescriptor.pasid(qw0),
+                                PageRequestDescriptor.RESPONSE_INVALID),
+                                PageRequestDescriptor.response1(PageRequestDescriptor.prgIndex(qw1), true));
+                    }
+                    continue;
+                }
+                if (PageRequestDescriptor.lpig(qw1) && !rd && !wr) {
+                    continue; // stop marker: no response expected
+                }
+                IoPageFault.reportDeviceFault(dev, decode(qw0, qw1));
+            }
+            hw.write64(VtdHardware.PQH, tail);
+            if ((hw.read32(VtdHardware.PRS) & VtdHardware.PRS_PRO) != 0) {
+                prqOverflows++;
+                if ((hw.read64(VtdHardware.PQH) & (bytes - 1)) == (hw.read64(VtdHardware.PQT) & (bytes - 1))) {
+                    for (VtdDevice d : bySid.values()) {
+                        IoPageFault.discardPartial(d);
+                    }
+                    hw.write32(VtdHardware.PRS, VtdHardware.PRS_PRO);
+                }
+            }
+        }
+    }
+
+    /** intel_prq_report: the kernel's view of a descriptor. */
+    private static PageRequest decode(long qw0, long qw1) {
+        int perm = (PageRequestDescriptor.read(qw1) ? PageRequest.PERM_READ : 0)
+                | (PageRequestDescriptor.write(qw1) ? PageRequest.PERM_WRITE : 0)
+                | (PageRequestDescriptor.execute(qw0) ? PageRequest.PERM_EXEC : 0)
+                | (PageRequestDescriptor.privileged(qw0) ? PageRequest.PERM_PRIV : 0);
+        int flags = PageRequestDescriptor.lpig(qw1) ? PageRequest.LAST_PAGE : 0;
+        if (PageRequestDescriptor.pasidPresent(qw0)) {
+            flags |= PageRequest.PASID_VALID | PageRequest.RESPONSE_NEEDS_PASID;
+        }
+        return new PageRequest(flags, PageRequestDescriptor.pasid(qw0), PageRequestDescriptor.prgIndex(qw1), perm,
+                PageRequestDescriptor.address(qw1));
+    }
+
+    /** 48-bit virtual addresses (__VIRTUAL_MASK_SHIFT 47): bits 63..47 all equal. */
+    private static boolean canonical(long address) {
+        return address << 16 >> 16 == address;
+    }
+
+    /** The page request queue's address, or -1 without ECAP.PRS (tests). */
+    public long pageRequestQueue() {
+        return prqBase;
+    }
+
+    /** Times the handler found PRS.PRO set. */
+    public long pageRequestOverflows() {
+        synchronized (prqLock) {
+            return prqOverflows;
+        }
     }
 
     @Override

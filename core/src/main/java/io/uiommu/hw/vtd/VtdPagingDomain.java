@@ -133,6 +133,14 @@ public final class VtdPagingDomain extends IommuDomain {
     }
 
     @Override
+    public long leafDescriptor(long iova) {
+        Walk w = new Walk();
+        w.record = true;
+        w.reset(iova);
+        return format.walk(root, iova, 0, false, iommu.tables(), w) && w.recorded > 0 ? w.recordedAddress[w.recorded - 1] : -1;
+    }
+
+    @Override
     public long iovaToPhys(long iova) {
         Walk w = new Walk();
         w.reset(iova);
