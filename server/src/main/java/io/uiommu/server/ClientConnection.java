@@ -240,7 +240,7 @@ final class ClientConnection {
         int fdNo;
         try {
             fdNo = device == Protocol.DEVICE_IOMMU ? server.devIommu().open(process)
-                    : VfioDevices.open(server.devIommu(), process, path, flags);
+                    : server.devIommu().openVfioDevice(process, path, flags);
         } catch (io.uiommu.iommufd.IommufdException e) {
             fds.setNextCloexec(true);
             return -e.errno().value();

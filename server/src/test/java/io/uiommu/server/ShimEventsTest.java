@@ -176,6 +176,14 @@ class ShimEventsTest {
     }
 
     @Test
+    void aFaultFdIsReadableWhileAFaultWaitsAndOnlyThen() throws Exception {
+        try (Client c = client("fault-poll")) {
+            assertThat(c.exit()).as(c.seen.toString()).isZero();
+        }
+        assertThat(server.openFileCount()).isZero();
+    }
+
+    @Test
     void aVeventqFdIsReadableWhileAnEventWaitsAndOnlyThen() throws Exception {
         try (Client c = client("veventq-poll")) {
             assertThat(c.exit()).as(c.seen.toString()).isZero();
