@@ -4,11 +4,12 @@
  * the kernel's uAPI (iommufd + VFIO cdev). Run it under uiommu:
  *
  *     ./uiommu run --platform vtd -- native/build/vfio_dma_engine [/dev/vfio/devices/vfioN]
- *         [--skip iopf,pasid,dirty]
+ *         [--skip iopf,pasid,dirty,veventq]
  *
  * Stages: bind + attach to an IOAS, DMA both ways and a copy with an MSI eventfd; a DMA fault on
  * an unmapped IOVA; I/O page faults (fault queue, PRI, poll + read + map + response, the DMA
- * completes); a PASID attached through VFIO; dirty tracking read back with GET_DIRTY_BITMAP.
+ * completes); a PASID attached through VFIO; dirty tracking read back with GET_DIRTY_BITMAP; on
+ * SMMUv3 a vIOMMU whose guest fault is read from its vEVENTQ.
  * A stage the machine cannot do (no PRI or PASID capability on its device) is reported and
  * skipped. Every check prints what failed; the exit status is 0 only if all passed.
  */
@@ -425,6 +426,74 @@ static void dirty(void)
 	stage("dirty tracking: GET_DIRTY_BITMAP sees the DMA writes");
 }
 
+/*
+ * SMMUv3 only: a vIOMMU over a nesting parent, a vDEVICE (vSID 0x42) and a vEVENTQ; the device is
+ * attached to a nested HWPT whose vSTE points at a guest CD table holding no valid CD, so its DMA
+ * raises C_BAD_CD, which the host driver forwards to the vEVENTQ with the vSID.
+ */
+static void viommu_veventq(void)
+{
+	struct iommu_hw_info hi = { .size = sizeof(hi), .dev_id = dev_id };
+	uint8_t hw[256];
+	hi.data_len = sizeof(hw);
+	hi.data_uptr = (uintptr_t)hw;
+	CHECK(ioctl(iommufd, IOMMU_GET_HW_INFO, &hi) == 0);
+	if (hi.out_data_type != IOMMU_HW_INFO_TYPE_ARM_SMMUV3) {
+		skip("vIOMMU vEVENTQ", "not an SMMUv3");
+		return;
+	}
+	if (!wanted("veventq")) {
+		skip("vIOMMU vEVENTQ", "--skip");
+		return;
+	}
+	struct iommu_hwpt_alloc parent = { .size = sizeof(parent), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = dev_id, .pt_id = ioas_id };
+	CHECK(ioctl(iommufd, IOMMU_HWPT_ALLOC, &parent) == 0);
+	struct iommu_viommu_alloc va = { .size = sizeof(va), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3, .dev_id = dev_id,
+		.hwpt_id = parent.out_hwpt_id };
+	CHECK(ioctl(iommufd, IOMMU_VIOMMU_ALLOC, &va) == 0);
+	struct iommu_veventq_alloc vq = { .size = sizeof(vq), .viommu_id = va.out_viommu_id,
+		.type = IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, .veventq_depth = 8 };
+	CHECK(ioctl(iommufd, IOMMU_VEVENTQ_ALLOC, &vq) == 0);
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .viommu_id = va.out_viommu_id, .dev_id = dev_id,
+		.virt_id = 0x42 };
+	CHECK(ioctl(iommufd, IOMMU_VDEVICE_ALLOC, &vd) == 0);
+	/* The guest's CD table: one page of its RAM (an IPA of the parent's stage 2), no valid CD. */
+	char *cd = pages(1);
+	uint64_t cd_ipa = map_at(ioas_id, cd, 4096, 0);
+	struct iommu_hwpt_arm_smmuv3 vste = { .ste = {
+		1 /* V */ | 5ull << 1 /* Config: S1 translate */ | (cd_ipa & ~0x3full) /* S1ContextPtr */, 0 } };
+	struct iommu_hwpt_alloc nested = { .size = sizeof(nested), .dev_id = dev_id, .pt_id = va.out_viommu_id,
+		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3, .data_len = sizeof(vste), .data_uptr = (uintptr_t)&vste };
+	CHECK(ioctl(iommufd, IOMMU_HWPT_ALLOC, &nested) == 0);
+	attach(nested.out_hwpt_id, 0, 0);
+
+	struct pollfd p = { .fd = (int)vq.out_veventq_fd, .events = POLLIN };
+	CHECK(poll(&p, 1, 0) == 0);
+	program(OP_TO_DEVICE, 0x10000, 0, 64, 0);
+	CHECK(wait_irq() == STATUS_FAULT);
+	CHECK(poll(&p, 1, 10000) == 1 && (p.revents & POLLIN));
+	struct { struct iommufd_vevent_header h; struct iommu_vevent_arm_smmuv3 e; } ev;
+	CHECK(read(p.fd, &ev, sizeof(ev)) == sizeof(ev));
+	CHECK(ev.h.flags == 0 && ev.h.sequence == 0);
+	CHECK((ev.e.evt[0] & 0xff) == 0x0a /* C_BAD_CD */ && (ev.e.evt[0] >> 32) == 0x42 /* the vSID */);
+	CHECK(poll(&p, 1, 0) == 0);
+
+	attach(ioas_id, 0, 0);
+	uint32_t ids[] = { nested.out_hwpt_id, vd.out_vdevice_id };
+	for (unsigned i = 0; i < 2; i++) {
+		struct iommu_destroy d = { .size = sizeof(d), .id = ids[i] };
+		CHECK(ioctl(iommufd, IOMMU_DESTROY, &d) == 0);
+	}
+	CHECK(close(p.fd) == 0);
+	uint32_t rest[] = { vq.out_veventq_id, va.out_viommu_id, parent.out_hwpt_id };
+	for (unsigned i = 0; i < 3; i++) {
+		struct iommu_destroy d = { .size = sizeof(d), .id = rest[i] };
+		CHECK(ioctl(iommufd, IOMMU_DESTROY, &d) == 0);
+	}
+	stage("vIOMMU: a guest's C_BAD_CD read from the vEVENTQ with its vSID");
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = "/dev/vfio/devices/vfio0";
@@ -444,6 +513,7 @@ int main(int argc, char **argv)
 	iopf();
 	pasid();
 	dirty();
+	viommu_veventq();
 	struct detach_pt dt = { .argsz = 8 };
 	CHECK(ioctl(devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt) == 0);
 	CHECK(close(devfd) == 0);
