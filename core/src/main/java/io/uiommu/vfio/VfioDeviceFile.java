@@ -13,6 +13,7 @@ import io.uiommu.proc.MmapRegion;
 import io.uiommu.proc.OpenFile;
 import io.uiommu.proc.UserProcess;
 import io.uiommu.uapi.DevIommu;
+import io.uiommu.uapi.Dispatcher;
 import io.uiommu.uapi.Ioctl;
 import io.uiommu.uapi.UapiStruct;
 import io.uiommu.uapi.VfioStructs;
@@ -131,7 +132,7 @@ public final class VfioDeviceFile extends OpenFile {
         ByteBuffer b = ByteBuffer.allocate(BIND.size()).order(ByteOrder.LITTLE_ENDIAN);
         memory.read(arg, b.array(), 0, Integer.compareUnsigned(argsz, BIND.size()) < 0 ? argsz : BIND.size());
         if (Integer.compareUnsigned(argsz, BIND.size()) > 0) {
-            checkZeroTail(memory, arg + BIND.size(), Integer.toUnsignedLong(argsz) - BIND.size());
+            Dispatcher.checkZeroTail(memory, arg + BIND.size(), Integer.toUnsignedLong(argsz) - BIND.size());
         }
         int flags = b.getInt(off(BIND, "flags"));
         int iommufd = b.getInt(off(BIND, "iommufd"));
@@ -186,21 +187,6 @@ public final class VfioDeviceFile extends OpenFile {
             throw new IommufdException(Errno.EBADFD, "fd " + fd + " is not an iommufd");
         }
         return c;
-    }
-
-    private static void checkZeroTail(UserMemory memory, long va, long length) {
-        byte[] buf = new byte[(int) Math.min(length, 4096)];
-        while (length > 0) {
-            int n = (int) Math.min(length, buf.length);
-            memory.read(va, buf, 0, n);
-            for (int i = 0; i < n; i++) {
-                if (buf[i] != 0) {
-                    throw new IommufdException(Errno.E2BIG, "non-zero bytes past the struct");
-                }
-            }
-            va += n;
-            length -= n;
-        }
     }
 
     private static final UapiStruct ATTACH = VfioStructs.VFIO_DEVICE_ATTACH_IOMMUFD_PT;
