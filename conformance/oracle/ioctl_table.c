@@ -53,6 +53,7 @@ int main(void)
 	OP(VFIO_DEVICE_GET_IRQ_INFO, vfio_irq_info, count);
 	OP(VFIO_DEVICE_SET_IRQS, vfio_irq_set, count);
 	INTARG(VFIO_DEVICE_RESET);
+	OP(VFIO_DEVICE_FEATURE, vfio_device_feature, flags);
 	OP(VFIO_DEVICE_BIND_IOMMUFD, vfio_device_bind_iommufd, out_devid);
 	OP(VFIO_DEVICE_ATTACH_IOMMUFD_PT, vfio_device_attach_iommufd_pt, pt_id);
 	OP(VFIO_DEVICE_DETACH_IOMMUFD_PT, vfio_device_detach_iommufd_pt, flags);

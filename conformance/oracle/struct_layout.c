@@ -181,11 +181,25 @@ int main(void)
 	S(vfio_region_info); F(vfio_region_info, argsz); F(vfio_region_info, flags); F(vfio_region_info, index);
 	F(vfio_region_info, cap_offset); F(vfio_region_info, size); F(vfio_region_info, offset);
 
+	S(vfio_region_sparse_mmap_area); F(vfio_region_sparse_mmap_area, offset);
+	F(vfio_region_sparse_mmap_area, size);
+
+	S(vfio_region_info_cap_sparse_mmap); F(vfio_region_info_cap_sparse_mmap, header.id);
+	F(vfio_region_info_cap_sparse_mmap, header.version); F(vfio_region_info_cap_sparse_mmap, header.next);
+	F(vfio_region_info_cap_sparse_mmap, nr_areas); F(vfio_region_info_cap_sparse_mmap, reserved);
+	FLEX(vfio_region_info_cap_sparse_mmap, areas);
+
 	S(vfio_irq_info); F(vfio_irq_info, argsz); F(vfio_irq_info, flags); F(vfio_irq_info, index);
 	F(vfio_irq_info, count);
 
 	S(vfio_irq_set); F(vfio_irq_set, argsz); F(vfio_irq_set, flags); F(vfio_irq_set, index);
 	F(vfio_irq_set, start); F(vfio_irq_set, count); FLEX(vfio_irq_set, data);
+
+	S(vfio_device_feature); F(vfio_device_feature, argsz); F(vfio_device_feature, flags);
+	FLEX(vfio_device_feature, data);
+
+	S(vfio_device_low_power_entry_with_wakeup); F(vfio_device_low_power_entry_with_wakeup, wakeup_eventfd);
+	F(vfio_device_low_power_entry_with_wakeup, reserved);
 
 	S(vfio_device_bind_iommufd); F(vfio_device_bind_iommufd, argsz); F(vfio_device_bind_iommufd, flags);
 	F(vfio_device_bind_iommufd, iommufd); F(vfio_device_bind_iommufd, out_devid);

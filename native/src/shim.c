@@ -57,6 +57,7 @@ static void *(*real_mmap64)(void *, size_t, int, int, int, off_t);
 static int (*real_munmap)(void *, size_t);
 static int (*real_mprotect)(void *, size_t, int);
 static void *(*real_mremap)(void *, size_t, size_t, int, ...);
+static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
 static pid_t (*real_fork)(void);
 static void (*real_exit)(int) __attribute__((noreturn));
 static void (*real__exit)(int) __attribute__((noreturn));
@@ -72,6 +73,7 @@ static void resolve_all(void)
 	RESOLVE(fcntl); RESOLVE(fcntl64); RESOLVE(read); RESOLVE(write);
 	RESOLVE(pread); RESOLVE(pread64); RESOLVE(pwrite); RESOLVE(pwrite64);
 	RESOLVE(mmap); RESOLVE(mmap64); RESOLVE(munmap); RESOLVE(mprotect); RESOLVE(mremap); RESOLVE(fork);
+	RESOLVE(recvmsg);
 	RESOLVE(exit); RESOLVE(_exit); RESOLVE(_Exit);
 }
 
@@ -250,7 +252,7 @@ static int recv_reply(struct uiommu_reply *rep, int *fd)
 	/* The daemon answers within microseconds: poll briefly before sleeping (a wake-up costs more). */
 	uint64_t spin_until = spin_ns ? now_ns() + spin_ns : 0;
 	for (;;) {
-		n = recvmsg(ctl_fd, &msg, MSG_CMSG_CLOEXEC | (spin_until ? MSG_DONTWAIT : 0));
+		n = real_recvmsg(ctl_fd, &msg, MSG_CMSG_CLOEXEC | (spin_until ? MSG_DONTWAIT : 0));
 		if (n >= 0 || (errno != EINTR && errno != EAGAIN))
 			break;
 		if (errno == EAGAIN && now_ns() >= spin_until)
@@ -285,6 +287,17 @@ static uint64_t inode_of(int fd)
 	return st.st_ino;
 }
 
+/* The mmap() of a uiommu fd this thread is making: what the MAP_FD callback maps. */
+struct pending_map {
+	void *addr;
+	size_t length;
+	int prot, flags;
+};
+static __thread struct pending_map *pending_map;
+
+/* The aux of this thread's last DONE reply (READ/WRITE: readiness tokens to drain). */
+static __thread uint64_t reply_aux;
+
 /* One request to the daemon and its reply, serving the daemon's callbacks in between. */
 static int64_t call(uint32_t op, int fd, uint64_t ino, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
@@ -296,6 +309,7 @@ static int64_t call(uint32_t op, int fd, uint64_t ino, uint64_t a0, uint64_t a1,
 		result = err;
 		goto out;
 	}
+	reply_aux = 0;
 	struct uiommu_request req = { .op = op, .fd = fd, .ino = ino, .a = { a0, a1, a2, a3 } };
 	if ((op == UIOMMU_OP_IOCTL ? send_ioctl_request(&req) : send_request(&req)) < 0) {
 		ctl_drop();
@@ -314,6 +328,7 @@ static int64_t call(uint32_t op, int fd, uint64_t ino, uint64_t a0, uint64_t a1,
 			if (rfd >= 0)
 				real_close(rfd);
 			result = rep.result;
+			reply_aux = rep.aux;
 			goto out;
 		}
 		struct uiommu_request answer = { .op = UIOMMU_OP_CALLBACK, .fd = -1 };
@@ -327,6 +342,17 @@ static int64_t call(uint32_t op, int fd, uint64_t ino, uint64_t a0, uint64_t a1,
 				mark(rfd, 1);
 				answer.a[0] = (uint64_t)(int64_t)rfd;
 			}
+		} else if (rep.kind == UIOMMU_MAP_FD) {
+			/* The file's pages, as a memfd the daemon maps too: mapped where and how mmap() asked. */
+			if (rfd < 0 || !pending_map) {
+				answer.a[0] = (uint64_t)(int64_t)-EPROTO;
+			} else {
+				void *p = real_mmap(pending_map->addr, pending_map->length, pending_map->prot,
+						    pending_map->flags, rfd, 0);
+				answer.a[0] = p == MAP_FAILED ? (uint64_t)(int64_t)-errno : (uint64_t)(uintptr_t)p;
+			}
+			if (rfd >= 0)
+				real_close(rfd);
 		} else if (rep.kind == UIOMMU_CLOSE_FD) {
 			if (rfd >= 0)
 				real_close(rfd);
@@ -419,14 +445,24 @@ static void report_exit(void)
 /* ---- open ------------------------------------------------------------------------------- */
 
 /*
- * VFIO cdevs (/dev/vfio/devices/vfioN) will be served the same way; the hook answers -1
- * ("not ours") until the daemon has devices to hand out.
+ * A VFIO cdev, /dev/vfio/devices/vfioN: the daemon's machine has (or has not: ENOENT) device N.
+ * Returns N, or -1 if the path names something else (libc opens it).
  */
-static int vfio_device_open(const char *path, int flags)
+static long vfio_device_number(const char *path)
 {
-	(void)path;
-	(void)flags;
-	return -1;
+	static const char prefix[] = "/dev/vfio/devices/vfio";
+	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	const char *p = path + sizeof(prefix) - 1;
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != 0))
+		return -1;
+	long n = 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || n > 100000000)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	return n;
 }
 
 /* -1: not a uiommu path (libc opens it); otherwise the result of open(2). */
@@ -439,12 +475,10 @@ static int uiommu_open(const char *path, int flags, int *handled)
 		*handled = 1;
 		return (int)ret(call(UIOMMU_OP_OPEN, -1, 0, (uint64_t)flags, UIOMMU_DEVICE_IOMMU, 0, 0));
 	}
-	if (strncmp(path, "/dev/vfio/devices/", 18) == 0) {
-		int r = vfio_device_open(path, flags);
-		if (r >= 0) {
-			*handled = 1;
-			return r;
-		}
+	long vfio = vfio_device_number(path);
+	if (vfio >= 0) {
+		*handled = 1;
+		return (int)ret(call(UIOMMU_OP_OPEN, -1, 0, (uint64_t)flags, UIOMMU_DEVICE_VFIO, (uint64_t)vfio, 0));
 	}
 	return -1;
 }
@@ -567,7 +601,22 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	return real_ioctl(fd, request, arg);
 }
 
-static ssize_t rw(int op, int fd, const void *buf, size_t count, off_t pos, int positioned, int *handled)
+/*
+ * While a file is readable the daemon keeps one token packet queued on our end of its socketpair,
+ * which is what poll/select/epoll see; when a read or write leaves it unreadable the reply says how
+ * many tokens to take off again.
+ */
+static void drain_tokens(int fd, uint64_t n)
+{
+	char b;
+	int saved = errno;
+	for (uint64_t i = 0; i < n && i < 64; i++)
+		if (recv(fd, &b, 1, MSG_DONTWAIT) < 0 && errno != EINTR)
+			break;
+	errno = saved;
+}
+
+static ssize_t rw(int op, int fd, uintptr_t buf, size_t count, off_t pos, int positioned, int *handled)
 {
 	*handled = 0;
 	if (!marked(fd))
@@ -576,13 +625,15 @@ static ssize_t rw(int op, int fd, const void *buf, size_t count, off_t pos, int 
 	if (!ino)
 		return 0;
 	*handled = 1;
-	return ret(call(op, fd, ino, (uint64_t)(uintptr_t)buf, count, (uint64_t)pos, positioned));
+	int64_t r = call(op, fd, ino, (uint64_t)buf, count, (uint64_t)pos, positioned);
+	drain_tokens(fd, reply_aux);
+	return ret(r);
 }
 
 EXPORT ssize_t read(int fd, void *buf, size_t count)
 {
 	int handled;
-	ssize_t r = rw(UIOMMU_OP_READ, fd, buf, count, 0, 0, &handled);
+	ssize_t r = rw(UIOMMU_OP_READ, fd, (uintptr_t)buf, count, 0, 0, &handled);
 	if (handled)
 		return r;
 	RESOLVE(read);
@@ -592,7 +643,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t count)
 EXPORT ssize_t write(int fd, const void *buf, size_t count)
 {
 	int handled;
-	ssize_t r = rw(UIOMMU_OP_WRITE, fd, buf, count, 0, 0, &handled);
+	ssize_t r = rw(UIOMMU_OP_WRITE, fd, (uintptr_t)buf, count, 0, 0, &handled);
 	if (handled)
 		return r;
 	RESOLVE(write);
@@ -602,7 +653,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
 EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t pos)
 {
 	int handled;
-	ssize_t r = rw(UIOMMU_OP_READ, fd, buf, count, pos, 1, &handled);
+	ssize_t r = rw(UIOMMU_OP_READ, fd, (uintptr_t)buf, count, pos, 1, &handled);
 	if (handled)
 		return r;
 	RESOLVE(pread);
@@ -612,7 +663,7 @@ EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t pos)
 EXPORT ssize_t pread64(int fd, void *buf, size_t count, off_t pos)
 {
 	int handled;
-	ssize_t r = rw(UIOMMU_OP_READ, fd, buf, count, pos, 1, &handled);
+	ssize_t r = rw(UIOMMU_OP_READ, fd, (uintptr_t)buf, count, pos, 1, &handled);
 	if (handled)
 		return r;
 	RESOLVE(pread64);
@@ -622,7 +673,7 @@ EXPORT ssize_t pread64(int fd, void *buf, size_t count, off_t pos)
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t pos)
 {
 	int handled;
-	ssize_t r = rw(UIOMMU_OP_WRITE, fd, buf, count, pos, 1, &handled);
+	ssize_t r = rw(UIOMMU_OP_WRITE, fd, (uintptr_t)buf, count, pos, 1, &handled);
 	if (handled)
 		return r;
 	RESOLVE(pwrite);
@@ -632,7 +683,7 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t pos)
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off_t pos)
 {
 	int handled;
-	ssize_t r = rw(UIOMMU_OP_WRITE, fd, buf, count, pos, 1, &handled);
+	ssize_t r = rw(UIOMMU_OP_WRITE, fd, (uintptr_t)buf, count, pos, 1, &handled);
 	if (handled)
 		return r;
 	RESOLVE(pwrite64);
@@ -760,6 +811,32 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 	return fcntl_common(real_fcntl64 ? real_fcntl64 : real_fcntl, fd, cmd, arg);
 }
 
+/* ---- fds received from other processes ------------------------------------------------------ */
+
+/* A socket received with SCM_RIGHTS may be a uiommu file another process passed: check it when used. */
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	RESOLVE(recvmsg);
+	ssize_t r = real_recvmsg(fd, msg, flags);
+	if (r < 0 || !sock_path || !msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return r;
+	int e = errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (int i = 0; i < nfds; i++) {
+			int rfd;
+			memcpy(&rfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			struct stat st;
+			if (fstat(rfd, &st) == 0 && S_ISSOCK(st.st_mode))
+				mark(rfd, 1);
+		}
+	}
+	errno = e;
+	return r;
+}
+
 /* ---- memory ---------------------------------------------------------------------------- */
 
 
@@ -774,9 +851,22 @@ static void *map_common(void *(*f)(void *, size_t, int, int, int, off_t), void *
 	if (marked(fd)) {
 		uint64_t ino = uiommu_file(fd);
 		if (ino) {
+			/*
+			 * The daemon asks the file (f_op->mmap) and hands back its pages as a memfd
+			 * (callback MAP_FD), which is mapped here; the result is the address.
+			 */
+			if ((flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE))
+				report_unmap(addr, length);
+			maps_changed();
+			struct pending_map pm = { addr, length, prot, flags };
+			pending_map = &pm;
 			int64_t r = call(UIOMMU_OP_MMAP, fd, ino, length, (uint64_t)prot, (uint64_t)flags, (uint64_t)offset);
-			errno = r < 0 ? (int)-r : ENODEV;
-			return MAP_FAILED;
+			pending_map = NULL;
+			if (r < 0) {
+				errno = (int)-r;
+				return MAP_FAILED;
+			}
+			return (void *)(uintptr_t)r;
 		}
 	}
 	if ((flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE))

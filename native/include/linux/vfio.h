@@ -9,7 +9,9 @@
  * structs are always declared here in their newest layout; whatever the system header declares
  * under the same names is renamed out of the way, so a program sees one layout on any system.
  * Every struct keeps the 6.6 layout as its prefix: a 6.6 kernel reads the first part (argsz says
- * how much there is).
+ * how much there is). The region-info capability chain with VFIO_REGION_INFO_CAP_SPARSE_MMAP and
+ * VFIO_DEVICE_FEATURE with the low-power features are in every system header since 6.1; only the
+ * feature numbers newer than that are added here.
  */
 #ifndef UIOMMU_LINUX_VFIO_H
 #define UIOMMU_LINUX_VFIO_H
@@ -80,6 +82,17 @@ struct vfio_device_detach_iommufd_pt {
 #endif
 #ifndef VFIO_DEVICE_DETACH_IOMMUFD_PT
 #define VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 20)
+#endif
+
+/*
+ * VFIO_DEVICE_FEATURE numbers after 6.1. A vfio-pci function without migration answers ENOTTY to
+ * both (MIG_DATA_SIZE: no migration; BUS_MASTER: vfio-cdx devices only).
+ */
+#ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
+#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
+#endif
+#ifndef VFIO_DEVICE_FEATURE_BUS_MASTER
+#define VFIO_DEVICE_FEATURE_BUS_MASTER 10
 #endif
 
 #endif /* UIOMMU_LINUX_VFIO_H */

@@ -5,6 +5,7 @@ import io.uiommu.iommu.DmaResult;
 import io.uiommu.iommu.IommuCore;
 import io.uiommu.iommu.IommuDevice;
 import io.uiommu.iommu.Translation;
+import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.platform.PciDevice;
 
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,8 +21,15 @@ import static io.uiommu.device.DmaEngineRegs.*;
  * the thread that delivers the response. The register map is {@link DmaEngineRegs}
  * (docs/devices.md); the configuration space is {@link DmaEngineConfig}.
  *
- * <p>Locking: one lock per engine (this object's monitor) guards registers, data window and
- * configuration space; it is never held while the IOMMU translates or while the MSI is delivered.
+ * <p>The data window is device memory: frames of {@link PhysicalMemory} the engine owns for its
+ * life, so BAR accesses, DMA and a user-space mmap of the window ({@link #dataWindowPfn}) all see
+ * the same bytes. DMA moves through an internal buffer: a write to memory takes its bytes from the
+ * window when it starts, a read from memory lands in the window when its phase completes.
+ *
+ * <p>Locking: one lock per engine (this object's monitor) guards registers and configuration
+ * space and orders the engine's own window accesses; it is never held while the IOMMU translates
+ * or while the MSI is delivered. Window bytes are plain memory: a mapping reads and writes them
+ * without the lock, as a CPU does on a real BAR.
  */
 public final class DmaEngine {
     private final PciDevice pci;
@@ -29,8 +37,15 @@ public final class DmaEngine {
     private final IommuCore iommu;
     private final DmaEngineConfig config;
 
+    private final PhysicalMemory physical;
+    /** Physical address of the data window's first frame (DATA_WINDOW_PAGES contiguous frames). */
+    private final long windowAddr;
+    /** The internal buffer TO_DEVICE and FROM_DEVICE move bytes through, at the same offsets as the window. */
     private final byte[] data = new byte[DATA_WINDOW_SIZE];
+    /** COPY's internal buffer. */
     private final byte[] staging = new byte[DATA_WINDOW_SIZE];
+    /** One BAR access's bytes. */
+    private final byte[] lane = new byte[8];
 
     private long srcIova;
     private long dstIova;
@@ -78,6 +93,8 @@ public final class DmaEngine {
         this.iommu = iommu;
         this.port = port;
         this.config = new DmaEngineConfig(pci);
+        this.physical = iommu.physical();
+        this.windowAddr = physical.allocateContiguous(DATA_WINDOW_PAGES) << PhysicalMemory.PAGE_SHIFT;
     }
 
     public String name() {
@@ -95,6 +112,18 @@ public final class DmaEngine {
     /** Size of a BAR in bytes (only BAR0 is implemented; the others are 0). */
     public long barSize(int bar) {
         return bar == 0 ? BAR0_SIZE : 0;
+    }
+
+    /**
+     * The frame behind page {@code page} (0..DATA_WINDOW_PAGES-1) of the data window, BAR0
+     * 0x8000-0xffff: what an mmap of the window maps. The frames stay the engine's; reset zeroes
+     * their bytes and keeps them.
+     */
+    public long dataWindowPfn(int page) {
+        if (page < 0 || page >= DATA_WINDOW_PAGES) {
+            throw new IllegalArgumentException("data window page " + page);
+        }
+        return (windowAddr >>> PhysicalMemory.PAGE_SHIFT) + page;
     }
 
     // ---- configuration space ----
@@ -143,9 +172,17 @@ public final class DmaEngine {
             if (!config.memoryEnabled()) {
                 return width == 8 ? -1L : (1L << 8 * width) - 1;
             }
+            int off = (int) offset;
             long v = 0;
+            if (off >= DATA_WINDOW) {
+                physical.read(windowAddr + off - DATA_WINDOW, lane, 0, width);
+                for (int i = width - 1; i >= 0; i--) {
+                    v = v << 8 | lane[i] & 0xff;
+                }
+                return v;
+            }
             for (int i = width - 1; i >= 0; i--) {
-                v = v << 8 | readByte((int) offset + i);
+                v = v << 8 | readRegister(off + i & ~3) >>> 8 * (off + i & 3) & 0xff;
             }
             return v;
         }
@@ -162,8 +199,9 @@ public final class DmaEngine {
             int off = (int) offset;
             if (off >= DATA_WINDOW) {
                 for (int i = 0; i < width; i++) {
-                    data[off - DATA_WINDOW + i] = (byte) (value >>> 8 * i);
+                    lane[i] = (byte) (value >>> 8 * i);
                 }
+                physical.write(windowAddr + off - DATA_WINDOW, lane, 0, width);
                 return;
             }
             // Registers: one dword at a time, with the byte lanes the access covers.
@@ -194,13 +232,6 @@ public final class DmaEngine {
             throw new IllegalArgumentException(width + "-byte access at 0x" + Long.toHexString(offset)
                     + " outside BAR0 (" + BAR0_SIZE + " bytes)");
         }
-    }
-
-    private int readByte(int off) {
-        if (off >= DATA_WINDOW) {
-            return data[off - DATA_WINDOW] & 0xff;
-        }
-        return readRegister(off & ~3) >>> 8 * (off & 3) & 0xff;
     }
 
     private int readRegister(int off) {
@@ -337,6 +368,10 @@ public final class DmaEngine {
             }
             id = ++lastPhase;
             phaseInFlight = id;
+            if (t.op == OP_FROM_DEVICE) {
+                // The device reads its window as the transfer starts.
+                physical.read(windowAddr + t.bufOffset, data, t.bufOffset, t.length);
+            }
         }
         boolean copy = t.op == OP_COPY;
         boolean write = phase == Phase.WRITE;
@@ -359,6 +394,10 @@ public final class DmaEngine {
             }
             phaseInFlight = 0;
             config.updatePriStopped(false);
+            if (t.op == OP_TO_DEVICE && r.bytesDone() > 0) {
+                // What arrived before the end (all of it, or up to a fault) is in the window now.
+                physical.write(windowAddr + t.bufOffset, data, t.bufOffset, (int) r.bytesDone());
+            }
             if (r.ok() && t.op == OP_COPY && phase == Phase.READ) {
                 status = STATUS_BUSY;
                 nextPhase = true;
@@ -481,7 +520,12 @@ public final class DmaEngine {
         phaseInFlight = 0;
         java.util.Arrays.fill(data, (byte) 0);
         java.util.Arrays.fill(staging, (byte) 0);
+        for (int page = 0; page < DATA_WINDOW_PAGES; page++) {
+            physical.write(windowAddr + (long) page * PhysicalMemory.PAGE_SIZE, ZERO_PAGE, 0, PhysicalMemory.PAGE_SIZE);
+        }
     }
+
+    private static final byte[] ZERO_PAGE = new byte[PhysicalMemory.PAGE_SIZE];
 
     /** STATUS now (for reports and tests). */
     public synchronized int status() {

@@ -73,9 +73,14 @@ public final class DmaEngineRegs {
     /** RO: transfers that ended in DONE since reset (wraps at 2^32). */
     public static final int REG_COMPLETED = 0x068;
 
-    /** The data window: the device's own buffer, any width, any alignment. */
+    /**
+     * The data window: the device's own buffer, any width, any alignment. It is plain memory (no
+     * side effects), so VFIO offers it for mmap; the registers below it trap.
+     */
     public static final int DATA_WINDOW = 0x8000;
     public static final int DATA_WINDOW_SIZE = 0x8000;
+    /** The window in 4 KiB pages. */
+    public static final int DATA_WINDOW_PAGES = DATA_WINDOW_SIZE / 4096;
 
     public static final int ID_VALUE = 0x444d_4145;
     public static final int VERSION_VALUE = 0x0001_0000;

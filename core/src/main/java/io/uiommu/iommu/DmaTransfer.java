@@ -78,15 +78,7 @@ final class DmaTransfer {
                 dev.pri().deliver();
                 return;
             }
-            long page = t.pageSize > 0 ? t.pageSize : PhysicalMemory.PAGE_SIZE;
-            long inPage = page - (addr & (page - 1));
-            int n = (int) Math.min(length - done, inPage);
-            if (write) {
-                physical.write(t.physAddr, buffer, offset + (int) done, n);
-            } else {
-                physical.read(t.physAddr, buffer, offset + (int) done, n);
-            }
-            done += n;
+            done += IommuCore.moveTranslated(physical, t, addr, buffer, offset + (int) done, length - done, write);
             requests = 0;
         }
         finish(null);

@@ -258,18 +258,25 @@ public final class IommuCore {
                 return new DmaResult(done, new DmaResult.Fault(addr, pasid, write, t.faultCode, t.faultName,
                         t.faultLevel, t.faultStage2));
             }
-            // Up to the end of the translated page (I/O pages may be smaller than a frame).
-            long page = t.pageSize > 0 ? t.pageSize : PhysicalMemory.PAGE_SIZE;
-            long inPage = page - (addr & (page - 1));
-            int n = (int) Math.min(length - done, inPage);
-            if (write) {
-                physical.write(t.physAddr, buffer, offset + (int) done, n);
-            } else {
-                physical.read(t.physAddr, buffer, offset + (int) done, n);
-            }
-            done += n;
+            done += moveTranslated(physical, t, addr, buffer, offset + (int) done, length - done, write);
         }
         return new DmaResult(done, null);
+    }
+
+    /**
+     * Moves the bytes of one translated access: from {@code addr} up to the end of its I/O page (which
+     * may be smaller than a frame) or {@code remaining}, between {@code buffer[at..]} and memory.
+     */
+    static int moveTranslated(PhysicalMemory physical, Translation t, long addr, byte[] buffer, int at, long remaining,
+            boolean write) {
+        long page = t.pageSize > 0 ? t.pageSize : PhysicalMemory.PAGE_SIZE;
+        int n = (int) Math.min(remaining, page - (addr & (page - 1)));
+        if (write) {
+            physical.write(t.physAddr, buffer, at, n);
+        } else {
+            physical.read(t.physAddr, buffer, at, n);
+        }
+        return n;
     }
 
     /**

@@ -240,6 +240,28 @@ public final class PhysicalMemory {
         c.external[i] = null;
     }
 
+    /**
+     * The reverse of {@link #internalize}: the frame's bytes are copied to {@code bytes} and live
+     * there from now on (a page the daemon shares with a client through a memfd mapping); its
+     * references and pins stay. A store racing the move may be lost: move frames while they are quiet.
+     */
+    public synchronized void externalize(long pfn, ExternalBytes bytes) {
+        Chunk c = chunk(pfn, false);
+        int i = (int) (pfn & CHUNK_MASK);
+        if (c == null || c.refs[i] <= 0 || bytes == null) {
+            throw new IllegalStateException("not an allocated frame 0x" + Long.toHexString(pfn));
+        }
+        byte[] page = new byte[PAGE_SIZE];
+        if (c.data[i] != null) {
+            System.arraycopy(c.data[i], 0, page, 0, PAGE_SIZE);
+        } else if (c.external[i] != null) {
+            c.external[i].read(0, page, 0, PAGE_SIZE);
+        }
+        bytes.write(0, page, 0, PAGE_SIZE);
+        c.external[i] = bytes;
+        c.data[i] = null;
+    }
+
     /** Takes one more reference on an allocated frame. */
     public synchronized void get(long pfn) {
         chunk(pfn, true).refs[(int) (pfn & CHUNK_MASK)]++;

@@ -106,7 +106,7 @@ public final class Dispatcher {
     }
 
     /** copy_struct_from_user's rule: E2BIG if any byte past the struct the kernel knows is non-zero. */
-    private static void checkZeroTail(UserMemory memory, long va, long length) {
+    public static void checkZeroTail(UserMemory memory, long va, long length) {
         byte[] buf = new byte[(int) Math.min(length, 4096)];
         while (length > 0) {
             int n = (int) Math.min(length, buf.length);

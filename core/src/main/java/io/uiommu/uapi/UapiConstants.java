@@ -215,6 +215,23 @@ public final class UapiConstants {
     public static final int VFIO_DEVICE_ATTACH_PASID = 1 << 0;
     /** Linux 6.15. */
     public static final int VFIO_DEVICE_DETACH_PASID = 1 << 0;
+    public static final int VFIO_REGION_INFO_CAP_SPARSE_MMAP = 1;
+    public static final int VFIO_DEVICE_FEATURE_MASK = 0xffff;
+    public static final int VFIO_DEVICE_FEATURE_GET = 1 << 16;
+    public static final int VFIO_DEVICE_FEATURE_SET = 1 << 17;
+    public static final int VFIO_DEVICE_FEATURE_PROBE = 1 << 18;
+    public static final int VFIO_DEVICE_FEATURE_PCI_VF_TOKEN = 0;
+    public static final int VFIO_DEVICE_FEATURE_MIGRATION = 1;
+    public static final int VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE = 2;
+    public static final int VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY = 3;
+    public static final int VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP = 4;
+    public static final int VFIO_DEVICE_FEATURE_LOW_POWER_EXIT = 5;
+    public static final int VFIO_DEVICE_FEATURE_DMA_LOGGING_START = 6;
+    public static final int VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP = 7;
+    public static final int VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT = 8;
+    public static final int VFIO_DEVICE_FEATURE_MIG_DATA_SIZE = 9;
+    /** CDX devices only (vfio-cdx); a PCI device answers ENOTTY. */
+    public static final int VFIO_DEVICE_FEATURE_BUS_MASTER = 10;
     // eventfd.h
     public static final int EFD_SEMAPHORE = 1;
     public static final int EFD_NONBLOCK = 0x800;

@@ -1,15 +1,19 @@
 package io.uiommu.vfio;
 
 import io.uiommu.device.DmaEngine;
+import io.uiommu.device.DmaEngineRegs;
 import io.uiommu.device.PciRegs;
 import io.uiommu.iommufd.Device;
 import io.uiommu.iommufd.Errno;
 import io.uiommu.iommufd.IommufdContext;
 import io.uiommu.iommufd.IommufdException;
+import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.mem.UserMemory;
+import io.uiommu.proc.MmapRegion;
 import io.uiommu.proc.OpenFile;
 import io.uiommu.proc.UserProcess;
 import io.uiommu.uapi.DevIommu;
+import io.uiommu.uapi.Dispatcher;
 import io.uiommu.uapi.Ioctl;
 import io.uiommu.uapi.UapiStruct;
 import io.uiommu.uapi.VfioStructs;
@@ -25,11 +29,13 @@ import static io.uiommu.uapi.UapiConstants.*;
  * An open VFIO device cdev, /dev/vfio/devices/vfioN (struct vfio_device_file with vfio-pci behind
  * it): VFIO_DEVICE_BIND_IOMMUFD binds the function to an iommufd and grants access; until then
  * every other ioctl, read and write is EINVAL. Then ATTACH/DETACH_IOMMUFD_PT (RID or, with the
- * PASID flag, one PASID), GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS and RESET act as
- * drivers/vfio (device_cdev.c, vfio_main.c, pci/vfio_pci_core.c, pci/vfio_pci_intrs.c) does, with its
- * minsz/argsz rules and errno; read and write at {@code pos = index << 40 | offset} reach the config
- * space (virtualised, {@link VfioPciConfig}) and BAR0. Release unbinds. Never throws out of an
- * operation: failures are minus the errno, a bug is EIO and a log line.
+ * PASID flag, one PASID), GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS, RESET and FEATURE
+ * ({@link VfioDeviceFeature}) act as drivers/vfio (device_cdev.c, vfio_main.c, pci/vfio_pci_core.c,
+ * pci/vfio_pci_intrs.c) does, with its minsz/argsz rules and errno; read and write at
+ * {@code pos = index << 40 | offset} reach the config space (virtualised, {@link VfioPciConfig})
+ * and BAR0; mmap maps BAR0's data window, the one sparse mmap area. Release unbinds (a mapping
+ * holds the file, as a VMA does). Never throws out of ioctl, read or write: failures are minus
+ * the errno, a bug is EIO and a log line.
  *
  * <p>Locking: the device's lock (the dev_set lock) around every operation, then the iommufd
  * context's lock for iommufd calls.
@@ -69,6 +75,7 @@ public final class VfioDeviceFile extends OpenFile {
                 if (!accessGranted) {
                     return -Errno.EINVAL.value();
                 }
+                vdev.power().resume(); // vfio_device_pm_runtime_get
                 if (op == null) {
                     return -Errno.ENOTTY.value();
                 }
@@ -80,7 +87,8 @@ public final class VfioDeviceFile extends OpenFile {
                     case VFIO_DEVICE_GET_IRQ_INFO -> getIrqInfo(caller.memory(), arg);
                     case VFIO_DEVICE_SET_IRQS -> setIrqs(caller, arg);
                     case VFIO_DEVICE_RESET -> reset();
-                    // VFIO_DEVICE_FEATURE, hot reset, IOEVENTFD and the rest: not implemented (vfio-pci's default).
+                    case VFIO_DEVICE_FEATURE -> VfioDeviceFeature.ioctl(vdev, caller, arg);
+                    // Hot reset, IOEVENTFD and the rest: not implemented (vfio-pci's default).
                     default -> -Errno.ENOTTY.value();
                 };
             }
@@ -124,7 +132,7 @@ public final class VfioDeviceFile extends OpenFile {
         ByteBuffer b = ByteBuffer.allocate(BIND.size()).order(ByteOrder.LITTLE_ENDIAN);
         memory.read(arg, b.array(), 0, Integer.compareUnsigned(argsz, BIND.size()) < 0 ? argsz : BIND.size());
         if (Integer.compareUnsigned(argsz, BIND.size()) > 0) {
-            checkZeroTail(memory, arg + BIND.size(), Integer.toUnsignedLong(argsz) - BIND.size());
+            Dispatcher.checkZeroTail(memory, arg + BIND.size(), Integer.toUnsignedLong(argsz) - BIND.size());
         }
         int flags = b.getInt(off(BIND, "flags"));
         int iommufd = b.getInt(off(BIND, "iommufd"));
@@ -179,21 +187,6 @@ public final class VfioDeviceFile extends OpenFile {
             throw new IommufdException(Errno.EBADFD, "fd " + fd + " is not an iommufd");
         }
         return c;
-    }
-
-    private static void checkZeroTail(UserMemory memory, long va, long length) {
-        byte[] buf = new byte[(int) Math.min(length, 4096)];
-        while (length > 0) {
-            int n = (int) Math.min(length, buf.length);
-            memory.read(va, buf, 0, n);
-            for (int i = 0; i < n; i++) {
-                if (buf[i] != 0) {
-                    throw new IommufdException(Errno.E2BIG, "non-zero bytes past the struct");
-                }
-            }
-            va += n;
-            length -= n;
-        }
     }
 
     private static final UapiStruct ATTACH = VfioStructs.VFIO_DEVICE_ATTACH_IOMMUFD_PT;
@@ -290,34 +283,69 @@ public final class VfioDeviceFile extends OpenFile {
     }
 
     private static final UapiStruct REGION = VfioStructs.VFIO_REGION_INFO;
+    private static final UapiStruct SPARSE = VfioStructs.VFIO_REGION_INFO_CAP_SPARSE_MMAP;
+    private static final UapiStruct AREA = VfioStructs.VFIO_REGION_SPARSE_MMAP_AREA;
 
-    /** vfio_pci_ioctl_get_region_info: config 4 KiB, BAR0, empty BARs and ROM, no VGA. */
+    /**
+     * vfio_pci_ioctl_get_region_info: config 4 KiB, BAR0 with its mmap-able data window as a sparse
+     * mmap capability, empty BARs and ROM, no VGA. A capability chain goes after the struct when
+     * argsz has room for it; otherwise argsz comes back as the size needed and cap_offset as 0.
+     */
     private long getRegionInfo(UserMemory memory, long arg) {
         int minsz = REGION.offsetOfEnd("offset");
         ByteBuffer b = copyFromUser(memory, arg, minsz);
-        if (Integer.compareUnsigned(b.getInt(0), minsz) < 0) {
+        int argsz = b.getInt(off(REGION, "argsz"));
+        if (Integer.compareUnsigned(argsz, minsz) < 0) {
             return -Errno.EINVAL.value();
         }
         int index = b.getInt(off(REGION, "index"));
         long size;
         int flags;
+        VfioInfoCaps caps = new VfioInfoCaps();
         if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
             size = vdev.engine().configSize();
             flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
         } else if (index >= VFIO_PCI_BAR0_REGION_INDEX && index <= VFIO_PCI_BAR5_REGION_INDEX) {
             size = vdev.engine().barSize(index);
             flags = size == 0 ? 0 : VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+            if (size != 0 && index == VFIO_PCI_BAR0_REGION_INDEX) {
+                flags |= VFIO_REGION_INFO_FLAG_MMAP;
+                caps.add(VFIO_REGION_INFO_CAP_SPARSE_MMAP, 1, sparseMmapBody());
+            }
         } else if (index == VFIO_PCI_ROM_REGION_INDEX) {
             size = 0;
             flags = 0;
         } else {
             return -Errno.EINVAL.value(); // no VGA, no device-specific regions
         }
+        if (caps.size() > 0) {
+            flags |= VFIO_REGION_INFO_FLAG_CAPS;
+            long needed = (long) REGION.size() + caps.size();
+            if (Integer.toUnsignedLong(argsz) < needed) {
+                b.putInt(off(REGION, "argsz"), (int) needed);
+                b.putInt(off(REGION, "cap_offset"), 0);
+            } else {
+                byte[] chain = caps.shifted(REGION.size());
+                memory.write(arg + REGION.size(), chain, 0, chain.length);
+                b.putInt(off(REGION, "cap_offset"), REGION.size());
+            }
+        }
         b.putInt(off(REGION, "flags"), flags);
         b.putLong(off(REGION, "size"), size);
         b.putLong(off(REGION, "offset"), (long) index << VFIO_PCI_OFFSET_SHIFT);
         copyToUser(memory, arg, b, minsz);
         return 0;
+    }
+
+    /** The body of BAR0's VFIO_REGION_INFO_CAP_SPARSE_MMAP (after its header): one area, the data window. */
+    private static byte[] sparseMmapBody() {
+        int header = SPARSE.offset("nr_areas");
+        ByteBuffer body = ByteBuffer.allocate(SPARSE.size() - header + AREA.size()).order(ByteOrder.LITTLE_ENDIAN);
+        body.putInt(SPARSE.offset("nr_areas") - header, 1);
+        int area = SPARSE.size() - header;
+        body.putLong(area + AREA.offset("offset"), DmaEngineRegs.DATA_WINDOW);
+        body.putLong(area + AREA.offset("size"), DmaEngineRegs.DATA_WINDOW_SIZE);
+        return body.array();
     }
 
     private static final UapiStruct IRQ_INFO = VfioStructs.VFIO_IRQ_INFO;
@@ -414,6 +442,7 @@ public final class VfioDeviceFile extends OpenFile {
                 if (pos < 0 || index >= VFIO_PCI_NUM_REGIONS) {
                     return -Errno.EINVAL.value();
                 }
+                vdev.power().resume(); // pm_runtime_resume_and_get
                 long off = pos & OFFSET_MASK;
                 if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
                     return vdev.config().rw(caller.memory(), buf, count, off, isWrite);
@@ -469,6 +498,56 @@ public final class VfioDeviceFile extends OpenFile {
             done += n;
         }
         return done;
+    }
+
+    // ---- mmap ----
+
+    /** Bits of a page offset below the region index (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT). */
+    private static final int PGOFF_INDEX_SHIFT = VFIO_PCI_OFFSET_SHIFT - PhysicalMemory.PAGE_SHIFT;
+
+    /**
+     * vfio_pci_core_mmap for BAR0, whose only mmap-able part is the data window (the sparse area):
+     * {@code pgoff} is (index << 40 | offset) >> PAGE_SHIFT. EINVAL before bind, for an index past the
+     * regions, a private mapping, the ROM, config or VGA index, a BAR without mmap, a range past the
+     * BAR, or a range that is not inside the window (the registers trap: they have no page to
+     * map). The mapping holds the file until it is unmapped, as a VMA's vm_file does, and maps the
+     * window's own frames: DMA, pread/pwrite and the mapping see one set of bytes, and a reset
+     * zeroes them under the mapping.
+     */
+    @Override
+    public MmapRegion mmap(UserProcess caller, long length, int prot, int flags, long pgoff) {
+        synchronized (vdev) {
+            if (!accessGranted) {
+                throw new IommufdException(Errno.EINVAL, "not bound");
+            }
+            long index = pgoff >>> PGOFF_INDEX_SHIFT;
+            if (index >= VFIO_PCI_NUM_REGIONS) {
+                throw new IommufdException(Errno.EINVAL, "no region " + index);
+            }
+            int mapType = flags & MAP_TYPE;
+            if (mapType != MAP_SHARED && mapType != MAP_SHARED_VALIDATE) {
+                throw new IommufdException(Errno.EINVAL, "not a shared mapping");
+            }
+            // ROM, config and VGA never map; of the BARs only BAR0 exists.
+            if (index != VFIO_PCI_BAR0_REGION_INDEX) {
+                throw new IommufdException(Errno.EINVAL, "region " + index + " has no mmap");
+            }
+            long start = (pgoff & (1L << PGOFF_INDEX_SHIFT) - 1) << PhysicalMemory.PAGE_SHIFT;
+            long barLength = vdev.engine().barSize((int) index) + PhysicalMemory.PAGE_SIZE - 1 & -PhysicalMemory.PAGE_SIZE;
+            if (length <= 0 || start + length > barLength) {
+                throw new IommufdException(Errno.EINVAL, "past the end of BAR" + index);
+            }
+            if (start < DmaEngineRegs.DATA_WINDOW || start + length > DmaEngineRegs.DATA_WINDOW + DmaEngineRegs.DATA_WINDOW_SIZE) {
+                throw new IommufdException(Errno.EINVAL, "outside the sparse mmap area of BAR" + index);
+            }
+            int first = (int) ((start - DmaEngineRegs.DATA_WINDOW) >>> PhysicalMemory.PAGE_SHIFT);
+            long[] pfns = new long[(int) (length >>> PhysicalMemory.PAGE_SHIFT)];
+            for (int i = 0; i < pfns.length; i++) {
+                pfns[i] = vdev.engine().dataWindowPfn(first + i);
+            }
+            get();
+            return new MmapRegion(pfns, this::put);
+        }
     }
 
     // ---- release ----

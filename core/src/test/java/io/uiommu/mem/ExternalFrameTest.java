@@ -84,4 +84,28 @@ class ExternalFrameTest {
         assertThatThrownBy(() -> mem.internalize(again, new byte[PhysicalMemory.PAGE_SIZE]))
                 .isInstanceOf(IllegalStateException.class);
     }
+
+    @Test
+    void externalizingMovesTheBytesOutAndKeepsReferencesAndPins() {
+        PhysicalMemory mem = new PhysicalMemory();
+        long pfn = mem.allocateFrame();
+        long pa = pfn << PhysicalMemory.PAGE_SHIFT;
+        mem.writeLong(pa + 24, 0x5566L);
+        mem.pin(pfn);
+        Page page = new Page();
+        mem.externalize(pfn, page);
+        assertThat(page.bytes[24]).isEqualTo((byte) 0x66);
+        assertThat(mem.external(pfn)).isSameAs(page);
+        mem.writeLong(pa + 32, 9);
+        assertThat(page.bytes[32]).isEqualTo((byte) 9);
+        assertThat(mem.pinCount(pfn)).isEqualTo(1);
+        // Moving again (a second mapping of the same frame) carries what the first backend holds.
+        Page second = new Page();
+        mem.externalize(pfn, second);
+        assertThat(second.bytes[32]).isEqualTo((byte) 9);
+        mem.unpin(pfn);
+        mem.put(pfn);
+        assertThat(mem.external(pfn)).isNull();
+        assertThatThrownBy(() -> mem.externalize(pfn, new Page())).isInstanceOf(IllegalStateException.class);
+    }
 }

@@ -296,7 +296,8 @@ class VfioDeviceFileTest {
         IoctlCall bar0 = IoctlCall.of(Ioctl.VFIO_DEVICE_GET_REGION_INFO).set("index", 0).call(p, vfd);
         assertThat(bar0.get("size")).isEqualTo(DmaEngineRegs.BAR0_SIZE);
         assertThat(bar0.get("offset")).isZero();
-        assertThat(bar0.get("flags")).isEqualTo(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE); // no mmap
+        assertThat(bar0.get("flags")).isEqualTo(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE
+                | VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS); // the sparse mmap area (VfioMmapTest)
         for (int i : new int[] {1, 5, VFIO_PCI_ROM_REGION_INDEX}) {
             IoctlCall c = IoctlCall.of(Ioctl.VFIO_DEVICE_GET_REGION_INFO).set("index", i).call(p, vfd);
             assertThat(c.get("size")).isZero();
@@ -449,7 +450,7 @@ class VfioDeviceFileTest {
         assertThat(p.ioctl(vfd, Ioctl.VFIO_DEVICE_RESET.code(), 0)).isZero();
         assertThat(pread(DmaEngineRegs.REG_LENGTH, 4)).isZero();
         assertThat(pread(CONFIG + PCI_COMMAND, 2)).isEqualTo(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-        assertThat(errno(p.ioctl(vfd, 0x3b00 | 117, 0))).isEqualTo(Errno.ENOTTY); // VFIO_DEVICE_FEATURE: not implemented
+        assertThat(errno(p.ioctl(vfd, 0x3b00 | 113, 0))).isEqualTo(Errno.ENOTTY); // VFIO_DEVICE_PCI_HOT_RESET: not implemented
     }
 
     // ---- regions ----

@@ -14,6 +14,7 @@ import io.uiommu.iommufd.IommufdObject;
 import io.uiommu.mem.PhysicalMemory;
 import io.uiommu.platform.Platform;
 import io.uiommu.proc.EventFdFile;
+import io.uiommu.proc.OpenFile;
 import io.uiommu.proc.SimulatedProcess;
 import io.uiommu.proc.UserProcess;
 import io.uiommu.uapi.DevIommu;
@@ -688,6 +689,9 @@ public final class Replayer {
         }
 
         private Done mmap(Step.Mmap m) {
+            if (m.fd() != null) {
+                return mmapFile(m);
+            }
             long len = eval(m.length());
             if (len <= 0 || len > MAX_MMAP) {
                 throw ReplayStop.fail("mmap length " + Format.number(len) + " is not in 1.." + (MAX_MMAP >> 30) + " GiB");
@@ -715,6 +719,24 @@ public final class Replayer {
             }
             vars.set(m.as(), va);
             return Done.pass("0x" + Long.toHexString(va));
+        }
+
+        /** mmap(2) of a file: the file decides (and refuses with its errno); the address goes into {@code as}. */
+        private Done mmapFile(Step.Mmap m) {
+            int prot = switch (m.prot()) {
+                case "r" -> SimulatedProcess.PROT_READ;
+                case "w" -> SimulatedProcess.PROT_WRITE;
+                case "none" -> 0;
+                default -> SimulatedProcess.PROT_READ | SimulatedProcess.PROT_WRITE;
+            };
+            int flags = m.shared() ? OpenFile.MAP_SHARED : OpenFile.MAP_PRIVATE;
+            long ret = process().mmap(fd(m.fd()), eval(m.length()), prot, flags, eval(m.offset()));
+            Done d = judge(ret, m.expect() == null ? Expect.SUCCESS : m.expect());
+            if (ret >= 0 && m.as() != null) {
+                vars.set(m.as(), ret);
+                return Done.pass("0x" + Long.toHexString(ret));
+            }
+            return d;
         }
 
         private Done write(Step.Write w) {

@@ -135,14 +135,21 @@ public final class ScenarioWriter implements Closeable, Flushable {
                 o.put("as", s.as());
             }
             case Step.Mmap s -> {
+                put(o, "fd", s.fd());
+                put(o, "offset", s.offset());
                 put(o, "length", s.length());
-                o.put("as", s.as());
+                if (s.as() != null) {
+                    o.put("as", s.as());
+                }
                 put(o, "addr", s.addr());
                 if (!s.prot().equals("rw")) {
                     o.put("prot", s.prot());
                 }
                 if (s.shared()) {
                     o.put("shared", true);
+                }
+                if (s.expect() != null) {
+                    o.set("expect", expect(s.expect()));
                 }
             }
             case Step.Munmap s -> {

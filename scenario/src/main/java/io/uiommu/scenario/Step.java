@@ -47,10 +47,18 @@ public sealed interface Step {
     /**
      * Anonymous mmap of {@code length} bytes (rounded up to pages), at {@code addr} with MAP_FIXED if
      * given. prot is "rw", "r", "w" or "none"; shared mappings stay shared with forked children.
+     * With {@code fd}, mmap(2) of that file at byte {@code offset} (a VFIO region, the iommufd's
+     * vIOMMU page): MAP_SHARED if {@code shared}, else MAP_PRIVATE; {@code expect} checks the
+     * result (success by default) and {@code as}, optional then, gets the address.
      */
-    record Mmap(Value length, String as, Value addr, String prot, boolean shared) implements Step {
+    record Mmap(Value length, String as, Value addr, String prot, boolean shared, Value fd, Value offset, Expect expect)
+            implements Step {
         public Mmap {
             prot = prot == null ? "rw" : prot;
+        }
+
+        public Mmap(Value length, String as, Value addr, String prot, boolean shared) {
+            this(length, as, addr, prot, shared, null, null, null);
         }
 
         public String kind() {

@@ -25,6 +25,11 @@ final class StepNames {
             case Step.Mmap m -> {
                 values.add(m.length());
                 values.add(m.addr());
+                values.add(m.fd());
+                values.add(m.offset());
+                if (m.expect() != null) {
+                    values.add(m.expect().ret());
+                }
             }
             case Step.Munmap m -> {
                 values.add(m.addr());
@@ -176,7 +181,7 @@ final class StepNames {
         return switch (step) {
             case Step.Open o -> Set.of(o.as());
             case Step.Dup d -> Set.of(d.as());
-            case Step.Mmap m -> Set.of(m.as());
+            case Step.Mmap m -> m.as() == null ? Set.of() : Set.of(m.as());
             case Step.Ioctl i -> new LinkedHashSet<>(i.save().values());
             case Step.Read r -> r.save() == null ? Set.of() : new LinkedHashSet<>(r.save().values());
             case Step.Bind b -> Set.of(b.as());

@@ -64,13 +64,26 @@ final class StepReader {
                 step = new Step.Dup(m.value("fd", true), m.variableName("as", true));
             }
             case "mmap" -> {
-                known = List.of("length", "as", "addr", "prot", "shared");
+                known = List.of("length", "as", "addr", "prot", "shared", "fd", "offset", "expect");
                 String prot = m.string("prot", false);
                 if (prot != null && !List.of("rw", "r", "w", "none").contains(prot)) {
                     throw new IllegalArgumentException("\"prot\" of mmap is \"rw\", \"r\", \"w\" or \"none\", not \"" + prot + "\"");
                 }
-                step = new Step.Mmap(m.value("length", true), m.variableName("as", true), m.value("addr", false), prot,
-                        m.bool("shared", false));
+                Value fd = m.value("fd", false);
+                if (fd == null) {
+                    if (m.raw("offset") != null || m.raw("expect") != null) {
+                        throw new IllegalArgumentException("\"offset\" and \"expect\" of mmap go with \"fd\"");
+                    }
+                    step = new Step.Mmap(m.value("length", true), m.variableName("as", true), m.value("addr", false),
+                            prot, m.bool("shared", false));
+                } else {
+                    if (m.raw("addr") != null) {
+                        throw new IllegalArgumentException("mmap of an fd takes no \"addr\" (no MAP_FIXED of files)");
+                    }
+                    Value offset = m.value("offset", false);
+                    step = new Step.Mmap(m.value("length", true), m.variableName("as", false), null, prot,
+                            m.bool("shared", false), fd, offset == null ? Value.of(0) : offset, plainExpect(m));
+                }
             }
             case "munmap" -> {
                 known = List.of("addr", "length");

@@ -216,6 +216,24 @@ class ScenarioReaderTest {
     }
 
     @Test
+    void mmapOfAFile() throws Exception {
+        String open = "{\"step\": \"open\", \"as\": \"fd\"}";
+        Scenario s = parse(open, "{\"step\": \"mmap\", \"fd\": \"$fd\", \"offset\": 32768, \"length\": 4096,"
+                + " \"shared\": true, \"as\": \"win\"}",
+                "{\"step\": \"mmap\", \"fd\": \"$fd\", \"length\": 4096, \"expect\": {\"errno\": \"EINVAL\"}}");
+        assertThat(s.steps().get(1)).isEqualTo(new Step.Mmap(Value.of(4096), "win", null, null, true, Value.variable("fd"),
+                Value.of(0x8000), null));
+        // Without "as", with the offset defaulting to 0 and an expectation.
+        assertThat(s.steps().get(2)).isEqualTo(new Step.Mmap(Value.of(4096), null, null, null, false, Value.variable("fd"),
+                Value.of(0), Expect.errno(Errno.EINVAL)));
+        assertThat(error(open, "{\"step\": \"mmap\", \"fd\": \"$fd\", \"length\": 4096, \"addr\": 4096}"))
+                .isEqualTo("t.jsonl:2: mmap of an fd takes no \"addr\" (no MAP_FIXED of files)");
+        assertThat(error(open, "{\"step\": \"mmap\", \"length\": 4096, \"as\": \"m\", \"offset\": 4096}"))
+                .isEqualTo("t.jsonl:2: \"offset\" and \"expect\" of mmap go with \"fd\"");
+        assertThat(error(open, "{\"step\": \"mmap\", \"length\": 4096}")).isEqualTo("t.jsonl:2: step mmap needs \"as\"");
+    }
+
+    @Test
     void unreadableFilesAreReportedNotThrown() {
         ScenarioException e = catchThrowableOfType(ScenarioException.class,
                 () -> ScenarioReader.read(Path.of("no/such/file.jsonl")));

@@ -69,5 +69,11 @@ class ScenarioWriterTest {
                 .isEqualTo("{\"step\":\"mmap\",\"length\":4096,\"as\":\"buf\"}");
         assertThat(ScenarioWriter.toLine(new Step.Mmap(Value.parse("PAGE_SIZE"), "ro", Value.of(0x10000), "r", true)))
                 .isEqualTo("{\"step\":\"mmap\",\"length\":\"PAGE_SIZE\",\"as\":\"ro\",\"addr\":65536,\"prot\":\"r\",\"shared\":true}");
+        assertThat(ScenarioWriter.toLine(new Step.Mmap(Value.of(4096), "win", null, null, true, Value.variable("vfio"),
+                Value.of(0x8000), null)))
+                .isEqualTo("{\"step\":\"mmap\",\"fd\":\"$vfio\",\"offset\":32768,\"length\":4096,\"as\":\"win\",\"shared\":true}");
+        assertThat(ScenarioWriter.toLine(new Step.Mmap(Value.of(4096), null, null, null, false, Value.of(3),
+                Value.of(0), Expect.errno(Errno.EINVAL))))
+                .isEqualTo("{\"step\":\"mmap\",\"fd\":3,\"offset\":0,\"length\":4096,\"expect\":{\"errno\":\"EINVAL\"}}");
     }
 }

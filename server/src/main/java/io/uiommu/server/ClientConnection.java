@@ -1,6 +1,9 @@
 package io.uiommu.server;
 
 import io.uiommu.iommufd.Errno;
+import io.uiommu.iommufd.IommufdException;
+import io.uiommu.mem.PhysicalMemory;
+import io.uiommu.proc.MmapRegion;
 import io.uiommu.proc.OpenFile;
 
 import java.lang.foreign.Arena;
@@ -33,6 +36,8 @@ final class ClientConnection {
     final int uid;
     private final ClientProcess process;
     private final ClientFdTable fds;
+    /** The process's mappings of uiommu files (mmap): each holds what the file handed out. */
+    private final ClientMappings mappings = new ClientMappings();
     private final java.util.HashMap<Integer, ServedFile> fdCache = new java.util.HashMap<>();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment request = arena.allocate(Protocol.REQUEST_SIZE + RemoteIo.WINDOW_MAX + 8, 8);
@@ -42,6 +47,8 @@ final class ClientConnection {
     private final MemorySegment control = arena.allocate(CONTROL_SIZE, 8);
     private final MemorySegment msghdr = arena.allocate(Native.MSGHDR_SIZE, 8);
     private boolean broken;
+    /** The DONE reply's aux: for READ/WRITE, how many readiness tokens the shim is to drain from the fd. */
+    private long replyAux;
     /** Guarded by this object's monitor (shutdown comes from another thread). */
     private boolean fdClosed;
 
@@ -85,6 +92,8 @@ final class ClientConnection {
             // still pinned through files other processes hold need taking over.
             server.registry().releaseHungUp();
             server.frames().gone(process.clientMemory());
+            mappings.closeAll();
+            process.close();
             synchronized (this) {
                 fdClosed = true;
                 Native.close(fd);
@@ -189,6 +198,7 @@ final class ClientConnection {
 
     private void handle() throws ProtocolException {
         int op = op();
+        replyAux = 0;
         long result = switch (op) {
             case Protocol.OP_OPEN -> open();
             case Protocol.OP_IOCTL -> ioctl();
@@ -197,34 +207,45 @@ final class ClientConnection {
             case Protocol.OP_LOOKUP -> fileOf(reqFd(), ino()) != null ? 1 : 0;
             case Protocol.OP_UNMAP -> {
                 server.frames().unmapping(process.clientMemory(), a(0), a(1));
+                mappings.unmapping(a(0), a(1));
                 yield 0;
             }
             case Protocol.OP_EXIT -> {
                 server.frames().gone(process.clientMemory());
+                mappings.closeAll();
                 yield 0;
             }
-            case Protocol.OP_MMAP -> -Errno.ENODEV.value();
+            case Protocol.OP_MMAP -> mmap();
             default -> throw new ProtocolException("unknown request " + op);
         };
         if (broken) {
             throw new ProtocolException("callback failed");
         }
-        send(Protocol.DONE, 0, result, 0, -1);
+        send(Protocol.DONE, 0, result, replyAux, -1);
     }
 
     private long open() {
-        if (a(1) != Protocol.DEVICE_IOMMU) {
+        long device = a(1);
+        int flags = (int) a(0);
+        String path;
+        if (device == Protocol.DEVICE_IOMMU) {
+            path = "/dev/iommu";
+        } else if (device == Protocol.DEVICE_VFIO && a(2) >= 0 && a(2) <= Integer.MAX_VALUE) {
+            path = "/dev/vfio/devices/vfio" + a(2);
+        } else {
             return -Errno.ENODEV.value();
         }
-        fds.setNextCloexec((a(0) & 0x80000) != 0);
+        fds.setNextCloexec((flags & 0x80000) != 0);
         long t0 = server.listener() == null ? 0 : System.nanoTime();
         int fdNo;
         try {
-            fdNo = server.devIommu().open(process);
+            fdNo = device == Protocol.DEVICE_IOMMU ? server.devIommu().open(process)
+                    : server.devIommu().openVfioDevice(process, path, flags);
         } catch (io.uiommu.iommufd.IommufdException e) {
+            fds.setNextCloexec(true);
             return -e.errno().value();
         }
-        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, openedIno(fdNo), "/dev/iommu", 0, 0, 0, null, null, fdNo, t0,
+        server.notifyCall(new CallListener.Call(CallListener.Kind.OPEN, pid, fdNo, openedIno(fdNo), path, 0, 0, 0, null, null, fdNo, t0,
                 null));
         return fdNo;
     }
@@ -319,9 +340,74 @@ final class ClientConnection {
         } finally {
             ClientMemory.TOUCHES.remove();
         }
+        // A read that emptied the file leaves its token to drain (the file said so itself, or says now).
+        f.readinessChanged();
+        replyAux = f.takeDrains();
         server.notifyCall(new CallListener.Call(write ? CallListener.Kind.WRITE : CallListener.Kind.READ, pid, clientFd, f.ino,
                 file.name(), 0, buf, count, null, null, r, t0, touches));
         return r;
+    }
+
+    /**
+     * mmap(2) of a served file: the file's f_op->mmap says which frames (or the errno); their bytes
+     * move into a memfd the daemon maps too ({@link SharedFrames}), which the shim maps where the
+     * client asked. The mapping holds the file's region until the client unmaps all of it or exits.
+     */
+    private long mmap() {
+        long length = a(0);
+        int prot = (int) a(1);
+        int flags = (int) a(2);
+        long offset = a(3);
+        ServedFile f = fileOf(reqFd(), ino());
+        if (f == null) {
+            return -Errno.EBADF.value();
+        }
+        // What mmap(2) checks before the file's mmap runs.
+        if (length == 0 || (offset & (PhysicalMemory.PAGE_SIZE - 1)) != 0) {
+            return -Errno.EINVAL.value();
+        }
+        long len = (length + PhysicalMemory.PAGE_SIZE - 1) & -PhysicalMemory.PAGE_SIZE;
+        if (len <= 0 || len > Integer.MAX_VALUE * (long) PhysicalMemory.PAGE_SIZE) {
+            return -Errno.ENOMEM.value();
+        }
+        MmapRegion region;
+        try {
+            region = f.file.mmap(process, len, prot, flags, offset >>> PhysicalMemory.PAGE_SHIFT);
+        } catch (IommufdException e) {
+            return -e.errno().value();
+        }
+        long[] pfns = new long[region.pages()];
+        for (int i = 0; i < pfns.length; i++) {
+            pfns[i] = region.pfn(i);
+        }
+        long addr;
+        try {
+            SharedFrames.Region shared = server.sharedFrames().share(pfns);
+            addr = mapFd(shared.memfd);
+        } catch (IommufdException e) {
+            addr = -e.errno().value();
+        }
+        if (addr < 0) {
+            region.close();
+            return addr;
+        }
+        mappings.add(addr, len, region::close);
+        return addr;
+    }
+
+    /** Callback: the client maps the memfd as its pending mmap asked; the address or minus the errno. */
+    private long mapFd(int memfd) {
+        if (broken) {
+            return -Errno.EIO.value();
+        }
+        try {
+            send(Protocol.MAP_FD, 0, 0, 0, memfd);
+            return awaitCallbackAnswer();
+        } catch (ProtocolException e) {
+            LOG.warning("uiommu: process " + pid + " did not map a memfd: " + e.getMessage());
+            broken = true;
+            return -Errno.EIO.value();
+        }
     }
 
     /** The client closed an fd of a served file: if that was the last reference, release now. */

@@ -1,7 +1,10 @@
 package io.uiommu.server;
 
+import io.uiommu.iommufd.Errno;
+import io.uiommu.iommufd.IommufdException;
 import io.uiommu.mem.PageCounter;
 import io.uiommu.mem.UserMemory;
+import io.uiommu.proc.EventSignal;
 import io.uiommu.proc.FdTable;
 import io.uiommu.proc.UserProcess;
 
@@ -11,7 +14,7 @@ import io.uiommu.proc.UserProcess;
  * the kernel when a call needs them, the per-user locked-page counter shared with the user's other
  * processes.
  *
- * <p>Locking: immutable; the parts document their own.
+ * <p>Locking: immutable but for the pidfd, guarded by this object's monitor; the parts document their own.
  */
 final class ClientProcess implements UserProcess {
     private static final long RLIM_INFINITY = -1L;
@@ -21,6 +24,9 @@ final class ClientProcess implements UserProcess {
     private final ClientMemory memory;
     private final ClientFdTable fds;
     private final PageCounter userLockedVm;
+    /** A pidfd of the process (opened on first need, closed with the connection): pidfd_getfd takes its files. */
+    private int pidfd = -1;
+    private boolean closed;
 
     ClientProcess(int pid, int uid, ClientMemory memory, ClientFdTable fds, PageCounter userLockedVm) {
         this.pid = pid;
@@ -80,6 +86,51 @@ final class ClientProcess implements UserProcess {
     @Override
     public PageCounter userLockedVm() {
         return userLockedVm;
+    }
+
+    /**
+     * The client's eventfd behind {@code fd}, as eventfd_ctx_fdget finds it: the daemon takes its own
+     * reference to the file (pidfd_getfd), then checks what it got, so a concurrent close or dup2 in
+     * the client cannot make it signal something else. EBADF if fd is not open, EINVAL if it is not
+     * an eventfd.
+     */
+    @Override
+    public EventSignal eventfd(int fd) {
+        if (fd < 0) {
+            throw new IommufdException(Errno.EBADF, "fd " + fd);
+        }
+        int dup;
+        synchronized (this) {
+            if (closed) {
+                throw new IommufdException(Errno.EBADF, this + " is gone");
+            }
+            if (pidfd < 0) {
+                int p = Native.pidfdOpen(pid);
+                if (p < 0) {
+                    throw new IommufdException(Errno.EBADF, "pidfd_open(" + pid + "): errno " + -p);
+                }
+                pidfd = p;
+            }
+            dup = Native.pidfdGetfd(pidfd, fd);
+        }
+        if (dup < 0) {
+            // EBADF: not open. EPERM/ESRCH cannot happen to the kernel's own lookup; the caller is gone or hidden.
+            throw new IommufdException(Errno.EBADF, "fd " + fd + " of " + this + ": errno " + -dup);
+        }
+        if (!"anon_inode:[eventfd]".equals(Native.readlink("/proc/self/fd/" + dup))) {
+            Native.close(dup);
+            throw new IommufdException(Errno.EINVAL, "fd " + fd + " of " + this + " is not an eventfd");
+        }
+        return new ClientEventfd(dup);
+    }
+
+    /** The connection ended: no more files are taken from the process. */
+    synchronized void close() {
+        closed = true;
+        if (pidfd >= 0) {
+            Native.close(pidfd);
+            pidfd = -1;
+        }
     }
 
     @Override

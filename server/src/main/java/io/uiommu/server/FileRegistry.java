@@ -41,6 +41,8 @@ final class FileRegistry implements AutoCloseable {
     ServedFile add(OpenFile file, int daemonFd, long ino) {
         ServedFile f = new ServedFile(file, daemonFd, ino);
         byIno.put(ino, f);
+        file.setReadinessListener(f::readinessChanged);
+        f.readinessChanged();
         wake();
         return f;
     }
@@ -85,6 +87,8 @@ final class FileRegistry implements AutoCloseable {
             if (!f.markReleased()) {
                 return;
             }
+            f.file.setReadinessListener(null);
+            f.closeTokens();
             try {
                 f.file.put();
             } catch (RuntimeException e) {

@@ -40,7 +40,13 @@ final class Native {
     static final short POLLIN = 0x1;
     static final short POLLHUP = 0x10;
     static final short POLLNVAL = 0x20;
+    static final short POLLOUT = 0x4;
     static final int EFD_CLOEXEC = 0x80000;
+    static final int MFD_CLOEXEC = 1;
+    static final int PROT_READ = 1, PROT_WRITE = 2;
+    static final int MAP_SHARED = 1;
+    /** The generic syscall numbers (the same on x86-64 and arm64). */
+    private static final long SYS_PIDFD_OPEN = 434, SYS_PIDFD_GETFD = 438;
     static final int EINTR = 4;
     static final int EAGAIN = 11;
     static final int RLIMIT_MEMLOCK = 8;
@@ -99,6 +105,19 @@ final class Native {
     private static final MethodHandle PRLIMIT = fn("prlimit",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle GETUID = fn("getuid", FunctionDescriptor.of(JAVA_INT));
+    /** syscall(2) with two int arguments (calls newer than some libcs' wrappers: pidfd_open). */
+    private static final MethodHandle SYSCALL_II = LINKER.downcallHandle(LIBC.find("syscall").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle SYSCALL_III = LINKER.downcallHandle(LIBC.find("syscall").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle MEMFD_CREATE = fn("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle FTRUNCATE = fn("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MMAP = fn("mmap",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = fn("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle SEND = fn("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
 
     private Native() {
     }
@@ -415,6 +434,93 @@ final class Native {
             return (int) GETUID.invokeExact(c);
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    /** pidfd_open(pid, 0): a pidfd, or minus the errno. */
+    static int pidfdOpen(int pid) {
+        MemorySegment c = cap();
+        try {
+            long r = (long) SYSCALL_II.invokeExact(c, SYS_PIDFD_OPEN, pid, 0);
+            return r < 0 ? (int) fail(c) : (int) r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * pidfd_getfd(pidfd, fd, 0): a duplicate (close-on-exec) of another process's fd, sharing its
+     * open file description; the kernel checks ptrace access as for process_vm_readv. Minus the errno.
+     */
+    static int pidfdGetfd(int pidfd, int fd) {
+        MemorySegment c = cap();
+        try {
+            long r = (long) SYSCALL_III.invokeExact(c, SYS_PIDFD_GETFD, pidfd, fd, 0);
+            return r < 0 ? (int) fail(c) : (int) r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** memfd_create(name, flags): an fd, or minus the errno. */
+    static int memfdCreate(String name, int flags) {
+        MemorySegment c = cap();
+        try (Arena a = Arena.ofConfined()) {
+            int r = (int) MEMFD_CREATE.invokeExact(c, a.allocateFrom(name), flags);
+            return r < 0 ? (int) fail(c) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int ftruncate(int fd, long length) {
+        MemorySegment c = cap();
+        try {
+            int r = (int) FTRUNCATE.invokeExact(c, fd, length);
+            return r < 0 ? (int) fail(c) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** mmap(2): the address, or minus the errno (addresses are below 2^63, errnos below 4096). */
+    static long mmap(long addr, long length, int prot, int flags, int fd, long offset) {
+        MemorySegment c = cap();
+        try {
+            long r = (long) MMAP.invokeExact(c, addr, length, prot, flags, fd, offset);
+            return r == -1 ? fail(c) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int munmap(long addr, long length) {
+        MemorySegment c = cap();
+        try {
+            int r = (int) MUNMAP.invokeExact(c, addr, length);
+            return r < 0 ? (int) fail(c) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** send(2) of len bytes: the count, or minus the errno. */
+    static long send(int fd, MemorySegment buf, long len, int flags) {
+        MemorySegment c = cap();
+        try {
+            long r = (long) SEND.invokeExact(c, fd, buf, len, flags);
+            return r < 0 ? fail(c) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The target of a symbolic link such as /proc/PID/fd/N ("anon_inode:[eventfd]"), or null. */
+    static String readlink(String path) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(256);
+            long n = readlink(a.allocateFrom(path), buf);
+            return n <= 0 ? null : new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
         }
     }
 

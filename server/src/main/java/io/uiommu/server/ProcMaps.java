@@ -34,7 +34,9 @@ final class ProcMaps {
 
         /** Pages the kernel refuses to pin (device and raw PFN mappings, the vsyscall page). */
         boolean pinnable() {
-            return !path.equals("[vvar]") && !path.equals("[vsyscall]") && !path.equals("[vvar_vclock]");
+            // A uiommu file's mmap (a vIOMMU page) is VM_PFNMAP | VM_IO for the kernel: never pinned.
+            return !path.equals("[vvar]") && !path.equals("[vsyscall]") && !path.equals("[vvar_vclock]")
+                    && !path.startsWith(SharedFrames.MEMFD_PATH);
         }
     }
 

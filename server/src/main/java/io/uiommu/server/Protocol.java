@@ -16,7 +16,10 @@ final class Protocol {
     static final int REQUEST_SIZE = 48;
     static final int REPLY_SIZE = 32;
 
-    /** open(2) of a device: a0 = open flags, a1 = {@link #DEVICE_IOMMU}. Result: the fd number. */
+    /**
+     * open(2) of a device: a0 = open flags, a1 = {@link #DEVICE_IOMMU} or {@link #DEVICE_VFIO} (a2 = N
+     * of /dev/vfio/devices/vfioN). Result: the fd number.
+     */
     static final int OP_OPEN = 1;
     /**
      * ioctl(2): fd, ino, a0 = request, a1 = arg, a2 = how many bytes at arg follow the request (at
@@ -25,7 +28,11 @@ final class Protocol {
      * read while it stays the same are still current).
      */
     static final int OP_IOCTL = 2;
-    /** read(2)/pread(2): fd, ino, a0 = buf, a1 = count, a2 = pos, a3 = 1 if pread. */
+    /**
+     * read(2)/pread(2): fd, ino, a0 = buf, a1 = count, a2 = pos, a3 = 1 if pread. The reply's aux:
+     * readiness tokens the shim is to take off the fd (recv) before returning, because the file
+     * stopped being readable (see {@link ServedFile}).
+     */
     static final int OP_READ = 3;
     /** write(2)/pwrite(2): as OP_READ. */
     static final int OP_WRITE = 4;
@@ -39,10 +46,15 @@ final class Protocol {
     static final int OP_EXIT = 8;
     /** Answer to a callback: a0 = value (an fd number, or minus the errno). */
     static final int OP_CALLBACK = 9;
-    /** mmap(2) of a uiommu fd: fd, ino, a0 = length, a1 = prot, a2 = flags, a3 = offset. */
+    /**
+     * mmap(2) of a uiommu fd: fd, ino, a0 = length, a1 = prot, a2 = flags, a3 = offset. The file's
+     * pages come back as a memfd ({@link #MAP_FD} callback) that the shim maps as asked; the result
+     * is the address.
+     */
     static final int OP_MMAP = 10;
 
     static final int DEVICE_IOMMU = 1;
+    static final int DEVICE_VFIO = 2;
 
     /** The final reply: result is the call's return value or minus the errno. */
     static final int DONE = 0;
@@ -50,6 +62,9 @@ final class Protocol {
     static final int INSTALL_FD = 1;
     /** Callback: close fd aux in the client. Answer: 0 or minus the errno. */
     static final int CLOSE_FD = 2;
+
+    /** Callback: a memfd rides along; map it as the pending mmap asked. Answer: the address or minus the errno. */
+    static final int MAP_FD = 3;
 
     static final int FLAG_CLOEXEC = 1;
 

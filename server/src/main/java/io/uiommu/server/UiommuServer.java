@@ -40,6 +40,7 @@ public final class UiommuServer implements AutoCloseable {
     private final int ownUid;
     private final FileRegistry registry = new FileRegistry();
     private final ClientFrames frames;
+    private final SharedFrames sharedFrames;
     private final ConcurrentHashMap<Integer, PageCounter> userLockedVm = new ConcurrentHashMap<>();
     private final Set<ClientConnection> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
@@ -52,6 +53,7 @@ public final class UiommuServer implements AutoCloseable {
         this.listenFd = listenFd;
         this.ownUid = Native.getuid();
         this.frames = new ClientFrames(devIommu.physical());
+        this.sharedFrames = new SharedFrames(devIommu.physical());
         this.acceptor = Thread.ofPlatform().daemon().name("uiommu-accept").unstarted(this::acceptLoop);
     }
 
@@ -123,12 +125,26 @@ public final class UiommuServer implements AutoCloseable {
         return frames.pinnedFrames();
     }
 
+    /** The connected client process with this pid, or null (for tests). */
+    ClientProcess process(int pid) {
+        for (ClientConnection c : connections) {
+            if (c.pid == pid) {
+                return c.process();
+            }
+        }
+        return null;
+    }
+
     FileRegistry registry() {
         return registry;
     }
 
     ClientFrames frames() {
         return frames;
+    }
+
+    SharedFrames sharedFrames() {
+        return sharedFrames;
     }
 
     PageCounter userLockedVm(int uid) {
@@ -200,6 +216,7 @@ public final class UiommuServer implements AutoCloseable {
             c.shutdown();
         }
         registry.close();
+        sharedFrames.close();
         try {
             Files.deleteIfExists(socketPath);
         } catch (IOException e) {

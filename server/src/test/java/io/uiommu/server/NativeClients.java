@@ -19,7 +19,15 @@ final class NativeClients {
 
     /** Compiles src/test/c/NAME.c (once per run) and returns the program. */
     static synchronized Path program(String name, String... extraFlags) throws IOException, InterruptedException {
-        Path src = MODULE.resolve("src/test/c/" + name + ".c");
+        return compile(MODULE.resolve("src/test/c/" + name + ".c"), name, extraFlags);
+    }
+
+    /** Compiles native/tests/NAME.c, the project's own C clients (the end-to-end program). */
+    static synchronized Path nativeTest(String name) throws IOException, InterruptedException {
+        return compile(ROOT.resolve("native/tests/" + name + ".c"), name);
+    }
+
+    private static Path compile(Path src, String name, String... extraFlags) throws IOException, InterruptedException {
         Path exe = OUT.resolve(name);
         if (Files.exists(exe) && Files.getLastModifiedTime(exe).compareTo(Files.getLastModifiedTime(src)) > 0) {
             return exe;

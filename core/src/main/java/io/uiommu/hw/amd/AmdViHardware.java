@@ -45,8 +45,8 @@ public final class AmdViHardware {
     private boolean comWaitInt;
     private long exclBase;
     private long exclLimit;
-    private final EventLog events;
-    private final PprLog ppr;
+    private final LogRing events;
+    private final LogRing ppr;
     private boolean pprInt;
     private long pprCompletions;
     private volatile PrgResponseSink prgResponses = (rid, pasid, prgIndex, code) -> {
@@ -67,8 +67,8 @@ public final class AmdViHardware {
         this.physical = new PhysicalTables(memory);
         this.efr = efr;
         this.efr2 = efr2;
-        this.events = new EventLog(memory);
-        this.ppr = new PprLog(memory);
+        this.events = new LogRing(memory, false);
+        this.ppr = new LogRing(memory, true);
     }
 
     public long efr() {
@@ -86,7 +86,7 @@ public final class AmdViHardware {
         return switch (offset) {
             case AmdRegisters.DEV_TABLE_BASE -> devTableReg;
             case AmdRegisters.CMD_BUF_BASE -> cmdBufReg;
-            case AmdRegisters.EVT_LOG_BASE -> eventLogReg;
+            case AmdRegisters.EVT_LOG_BASE -> events.reg();
             case AmdRegisters.CONTROL -> control;
             case AmdRegisters.EXCL_BASE -> exclBase;
             case AmdRegisters.EXCL_LIMIT -> exclLimit;
@@ -103,8 +103,6 @@ public final class AmdViHardware {
             default -> 0;
         };
     }
-
-    private long eventLogReg;
 
     private long status() {
         long s = 0;
@@ -148,10 +146,7 @@ public final class AmdViHardware {
                 cmdHead = 0;
                 cmdTail = 0;
             }
-            case AmdRegisters.EVT_LOG_BASE -> {
-                eventLogReg = value & 0x0f0f_ffff_ffff_f000L;
-                events.setBase(value);
-            }
+            case AmdRegisters.EVT_LOG_BASE -> events.setBase(value);
             case AmdRegisters.CONTROL -> {
                 boolean cmdWasOn = (control & AmdRegisters.CONTROL_CMDBUF_EN) != 0;
                 control = value;
