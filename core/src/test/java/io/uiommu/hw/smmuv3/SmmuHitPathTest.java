@@ -5,6 +5,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static io.uiommu.iommu.IommuDomain.IOMMU_READ;
 import static io.uiommu.iommu.IommuDomain.IOMMU_WRITE;
@@ -122,6 +124,43 @@ class SmmuHitPathTest {
         Translation w = f.translate(dev, Translation.NO_PASID, IOVA, true);
         assertThat(w.faultName).isEqualTo("F_PERMISSION");
         assertThat(f.read(dev, IOVA).physAddr).isEqualTo(roPa);
+    }
+
+    @Test
+    void translationsRacingUnmapsAndDomainSwitches() throws Exception {
+        SmmuPagingDomain other = f.stage1(dev);
+        long otherPa = f.frame();
+        other.map(IOVA, otherPa, 4096, IOMMU_READ);
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<String> bad = new AtomicReference<>();
+        Thread device = new Thread(() -> {
+            Translation t = new Translation();
+            while (!stop.get()) {
+                f.smmu.translate(dev, Translation.NO_PASID, IOVA + 8, IOMMU_READ, t);
+                if (!t.faulted && t.physAddr != pa + 8 && t.physAddr != otherPa + 8) {
+                    bad.compareAndSet(null, "translated to 0x" + Long.toHexString(t.physAddr));
+                }
+            }
+        });
+        device.start();
+        try {
+            for (int round = 0; round < 1500; round++) {
+                SmmuPagingDomain to = round % 2 == 0 ? other : d;
+                long expected = to == other ? otherPa : pa;
+                f.attach(dev, to);
+                assertThat(f.read(dev, IOVA + 8).physAddr).as("after the attach returns").isEqualTo(expected + 8);
+                assertThat(f.read(dev, IOVA + 8).physAddr).isEqualTo(expected + 8);
+                if (round % 10 == 0) {
+                    to.unmap(IOVA, 4096);
+                    assertThat(f.read(dev, IOVA + 8).faulted).as("after the unmap returns").isTrue();
+                    to.map(IOVA, expected, 4096, IOMMU_READ | IOMMU_WRITE);
+                }
+            }
+        } finally {
+            stop.set(true);
+            device.join();
+        }
+        assertThat(bad.get()).isNull();
     }
 
     @Test

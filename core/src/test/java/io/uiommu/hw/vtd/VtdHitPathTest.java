@@ -6,6 +6,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static io.uiommu.hw.vtd.VtdFixture.RID_PASID;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -117,6 +119,39 @@ class VtdHitPathTest {
             assertThat(t.physAddr).isEqualTo(0x1234_5678L);
             assertThat(t.descriptorReads).isEqualTo(i == 0 ? 9 : 0);
         }
+    }
+
+    @Test
+    void translationsRacingDomainSwitches() throws Exception {
+        VtdPagingDomain other = f.paging(dev, 0);
+        long otherPa = f.frame(4);
+        other.map(IOVA, otherPa, 4096, RW);
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<String> bad = new AtomicReference<>();
+        Thread device = new Thread(() -> {
+            Translation t = new Translation();
+            while (!stop.get()) {
+                f.iommu.translate(dev, RID_PASID, IOVA + 8, IommuDomain.IOMMU_READ, t.reset(IOVA + 8, RID_PASID, 1));
+                if (!t.faulted && t.physAddr != pa + 8 && t.physAddr != otherPa + 8) {
+                    bad.compareAndSet(null, "translated to 0x" + Long.toHexString(t.physAddr));
+                }
+            }
+        });
+        device.start();
+        try {
+            for (int round = 0; round < 1500; round++) {
+                VtdPagingDomain to = round % 2 == 0 ? other : domain;
+                long expected = to == other ? otherPa : pa;
+                f.iommu.attachDev(to, dev);
+                assertThat(f.translate(dev, RID_PASID, IOVA + 8, false).physAddr).as("after the attach returns")
+                        .isEqualTo(expected + 8);
+                assertThat(f.translate(dev, RID_PASID, IOVA + 8, false).physAddr).isEqualTo(expected + 8);
+            }
+        } finally {
+            stop.set(true);
+            device.join();
+        }
+        assertThat(bad.get()).isNull();
     }
 
     @Test
