@@ -4,12 +4,13 @@ import io.uiommu.iommu.Translation;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static io.uiommu.iommu.IommuDomain.IOMMU_READ;
 import static io.uiommu.iommu.IommuDomain.IOMMU_WRITE;
+import static io.uiommu.testing.Allocations.ONE_PER_TWENTY_OF_20K;
+import static io.uiommu.testing.Allocations.allocatedBy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -183,32 +184,9 @@ class SmmuHitPathTest {
         hits.run();
         walks.run();
         hits.run(); // warm up: class init, first touches, shortcut made
-        assertThat(allocatedBy(hits)).as("TLB hits").isLessThan(ONE_PER_TWENTY);
+        assertThat(allocatedBy(hits)).as("TLB hits").isLessThan(ONE_PER_TWENTY_OF_20K);
         assertThat(t.cacheHit).isTrue();
-        assertThat(allocatedBy(walks)).as("walks").isLessThan(ONE_PER_TWENTY);
+        assertThat(allocatedBy(walks)).as("walks").isLessThan(ONE_PER_TWENTY_OF_20K);
         assertThat(t.faulted).isFalse();
-    }
-
-    /**
-     * Less than one 16-byte object per twenty of the 20,000 translations a run makes: any allocation
-     * on the path shows far above it, while the JIT's own rare allocations stay below.
-     */
-    static final long ONE_PER_TWENTY = 16L * 20_000 / 20;
-
-    /**
-     * Bytes this thread allocated running {@code r}: the least of three runs, so that a one-off
-     * allocation of the JIT switching code (a deoptimisation, an OSR entry) is not counted, while an
-     * allocation per translation (at least 16 bytes × 20,000) still shows in every run.
-     */
-    static long allocatedBy(Runnable r) {
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long id = Thread.currentThread().threadId();
-        long least = Long.MAX_VALUE;
-        for (int run = 0; run < 3; run++) {
-            long before = threads.getThreadAllocatedBytes(id);
-            r.run();
-            least = Math.min(least, threads.getThreadAllocatedBytes(id) - before);
-        }
-        return least;
     }
 }
